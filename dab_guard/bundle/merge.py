@@ -1,0 +1,113 @@
+"""Merging configuration trees the way the Databricks CLI does.
+
+Maps merge recursively, sequences concatenate, scalars replace and null never overrides. Lists of named things
+(job clusters, tasks, job parameters, pipeline clusters) are then merged by their key. Nothing here mutates its
+inputs: the loaded files are shared by every target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dab_guard.bundle.located import YMap, YSeq, copy_entry
+
+
+def merge(base: Any, override: Any) -> Any:
+    """``override`` merged over ``base``."""
+    if override is None:
+        return base
+    if isinstance(base, YMap) and isinstance(override, YMap):
+        result = YMap()
+        for key in base:
+            copy_entry(result, base, key)
+        for key, value in override.items():
+            if key in base and value is None:
+                continue
+            if key in base and isinstance(base[key], YMap) and isinstance(value, YMap):
+                # A merged map keeps the position where it was first written; its new keys keep theirs.
+                result.put(key, merge(base[key], value), base.key_locs.get(key), base.val_locs.get(key))
+            elif key in base and isinstance(base[key], YSeq) and isinstance(value, YSeq):
+                result.put(key, merge(base[key], value), base.key_locs.get(key), base.val_locs.get(key))
+            else:
+                copy_entry(result, override, key)
+        return result
+    if isinstance(base, YSeq) and isinstance(override, YSeq):
+        seq = YSeq()
+        for source in (base, override):
+            for i, item in enumerate(source):
+                seq.add(item, source.item_locs[i], source.note(i))
+        return seq
+    return override
+
+
+def merge_by_key(items: YSeq, key_of: Callable[[Any], str | None]) -> YSeq:
+    """Items with the same key merged into the first of them, which keeps its position in the list."""
+    result = YSeq()
+    index_of: dict[str, int] = {}
+    for i, item in enumerate(items):
+        key = key_of(item) if isinstance(item, YMap) else None
+        if key is None or key not in index_of:
+            if key is not None:
+                index_of[key] = len(result)
+            result.add(item, items.item_locs[i], items.note(i))
+            continue
+        at = index_of[key]
+        result[at] = merge(result[at], item)
+    return result
+
+
+def _field(name: str, lower: bool = False, default: str | None = None) -> Callable[[Any], str | None]:
+    def key_of(item: Any) -> str | None:
+        value = item.get(name, default)
+        if not isinstance(value, str):
+            return default if value is None else str(value)
+        return value.lower() if lower else value
+
+    return key_of
+
+
+def _rebuild(parent: YMap, key: str, value: Any) -> YMap:
+    result = YMap()
+    for k in parent:
+        copy_entry(result, parent, k, value if k == key else None, use_value=k == key)
+    return result
+
+
+def merge_named_lists(config: YMap) -> YMap:
+    """Merge job clusters, tasks and job parameters by key, and pipeline clusters by label."""
+    resources = config.get("resources")
+    if not isinstance(resources, YMap):
+        return config
+    new_resources = resources
+    jobs = resources.get("jobs")
+    if isinstance(jobs, YMap):
+        new_jobs = jobs
+        for name, job in jobs.items():
+            if not isinstance(job, YMap):
+                continue
+            new_job = job
+            for field, key_of in (
+                ("job_clusters", _field("job_cluster_key")),
+                ("tasks", _field("task_key")),
+                ("parameters", _field("name")),
+            ):
+                items = new_job.get(field)
+                if isinstance(items, YSeq) and len(items) > 1:
+                    new_job = _rebuild(new_job, field, merge_by_key(items, key_of))
+            if new_job is not job:
+                new_jobs = _rebuild(new_jobs, name, new_job)
+        if new_jobs is not jobs:
+            new_resources = _rebuild(new_resources, "jobs", new_jobs)
+    pipelines = resources.get("pipelines")
+    if isinstance(pipelines, YMap):
+        new_pipelines = pipelines
+        for name, pipeline in pipelines.items():
+            if isinstance(pipeline, YMap) and isinstance(pipeline.get("clusters"), YSeq) and len(pipeline["clusters"]) > 1:
+                clusters = merge_by_key(pipeline["clusters"], _field("label", lower=True, default="default"))
+                new_pipelines = _rebuild(new_pipelines, name, _rebuild(pipeline, "clusters", clusters))
+        if new_pipelines is not pipelines:
+            new_resources = _rebuild(new_resources, "pipelines", new_pipelines)
+    if new_resources is resources:
+        return config
+    return _rebuild(config, "resources", new_resources)

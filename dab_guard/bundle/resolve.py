@@ -1,0 +1,398 @@
+"""Apply a target to the merged configuration and substitute ``${...}`` references, as the CLI does.
+
+What cannot be known offline (``lookup`` variables, ``${resources.*}``, ``${workspace.current_user.*}``, a variable
+with no value) stays as the literal ``${...}`` text: rules treat such strings as unknown and stay silent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from dab_guard.bundle.located import YMap, YSeq, copy_entry, locate
+from dab_guard.bundle.loader import Bundle
+from dab_guard.bundle.merge import merge, merge_named_lists
+from dab_guard.bundle.yamlread import Problem
+from dab_guard.finding import Loc, PathParts
+
+# The CLI's own reference syntax (libs/dyn/dynvar): ${a.b[0].c}
+_NAME = r"[a-zA-Z]+(?:[-_]*[a-zA-Z0-9]+)*"
+REFERENCE_RE = re.compile(rf"\$\{{({_NAME}(?:\.{_NAME}(?:\[[0-9]+\])*)*(?:\[[0-9]+\])*)\}}")
+_PART_RE = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
+
+# Target sections merged into the root; the rest replace.
+_MERGED_SECTIONS = ("bundle", "workspace", "artifacts", "resources", "sync", "permissions", "presets", "experimental", "scripts")
+_REPLACED_SECTIONS = ("run_as",)
+_KNOWN_NAMESPACES = ("var", "variables", "bundle", "workspace", "resources", "artifacts")
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a value that still holds a reference dab-guard cannot resolve offline."""
+    return isinstance(value, str) and "${" in value
+
+
+@dataclass
+class Variable:
+    name: str
+    definition: YMap | None  # the merged definition (default, lookup, type, description)
+    loc: Loc | None  # where the variable is declared
+    source: str  # "--var", "environment", "overrides file", "target", "default", "lookup" or "none"
+    value: Any = None
+    value_loc: Loc | None = None
+
+
+@dataclass
+class Target:
+    """One target, fully resolved: what rules check."""
+
+    name: str
+    bundle: Bundle
+    config: YMap
+    variables: dict[str, Variable]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str | None:
+        mode = self.config.get("bundle", {}).get("mode") if isinstance(self.config.get("bundle"), dict) else None
+        return mode if isinstance(mode, str) else None
+
+    def locate(self, parts: PathParts, on_key: bool = False) -> tuple[Loc | None, str | None]:
+        return locate(self.config, parts, on_key)
+
+    def local_path(self, parts: PathParts, value: str) -> PurePosixPath | None:
+        """A local path value resolved against the folder of the file that wrote it (relative to the bundle root).
+
+        None for workspace paths, URLs, and values that are not known offline.
+        """
+        if is_unknown(value) or not value or value.startswith(("/Workspace", "/Volumes", "/dbfs", "dbfs:", "/Users", "/Shared", "/Repos")):
+            return None
+        if "://" in value or value.startswith("/"):
+            return None
+        loc, _ = self.locate(parts)
+        base = PurePosixPath(loc.file).parent if loc else PurePosixPath(".")
+        return PurePosixPath(os.path.normpath(str(base / value)).replace(os.sep, "/"))
+
+
+def target_section(bundle: Bundle) -> tuple[str | None, YMap | None]:
+    for key in ("targets", "environments"):
+        section = bundle.config.get(key)
+        if isinstance(section, YMap):
+            return key, section
+    return None, None
+
+
+def apply_target(bundle: Bundle, name: str) -> YMap:
+    """The root configuration with target ``name`` merged in (before references are substituted)."""
+    base = YMap()
+    for key in bundle.config:
+        if key not in ("targets", "environments"):
+            copy_entry(base, bundle.config, key)
+    _, targets = target_section(bundle)
+    target = targets.get(name) if targets else None
+    if isinstance(target, YMap):
+        for key in _MERGED_SECTIONS:
+            if key in target and target[key] is not None:
+                if key in base:
+                    base.put(key, merge(base[key], target[key]), base.key_locs.get(key), base.val_locs.get(key))
+                else:
+                    copy_entry(base, target, key)
+        for key in _REPLACED_SECTIONS:
+            if key in target and target[key] is not None:
+                copy_entry(base, target, key)
+        # Target fields that land under "bundle".
+        moved = {k: k for k in ("mode", "compute_id", "cluster_id")}
+        if "git" in target:
+            moved["git"] = "git"
+        extras = YMap()
+        for key in moved:
+            if key in target and target[key] is not None:
+                copy_entry(extras, target, key)
+        if extras:
+            bundle_section = base.get("bundle") if isinstance(base.get("bundle"), YMap) else YMap()
+            base.put("bundle", merge(bundle_section, extras), base.key_locs.get("bundle"), base.val_locs.get("bundle"))
+    return merge_named_lists(base)
+
+
+class _Resolver:
+    def __init__(self, bundle: Bundle, target_name: str, config: YMap, overrides: dict[str, str], env: dict[str, str]) -> None:
+        self.bundle = bundle
+        self.target_name = target_name
+        self.config = config
+        self.overrides = overrides
+        self.env = env
+        self.problems: list[Problem] = []
+        self.variables: dict[str, Variable] = {}
+        self.resolving: list[str] = []
+        self.resolved: dict[str, Any] = {}
+        self.cycles: set[frozenset[str]] = set()
+        self.file_overrides = self._overrides_file()
+        self._declare_variables()
+
+    # --- variables --------------------------------------------------------------------------------------------
+
+    def _overrides_file(self) -> dict[str, Any]:
+        path = self.bundle.root_dir / ".databricks" / "bundle" / self.target_name / "variable-overrides.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _declare_variables(self) -> None:
+        root_vars = self.bundle.config.get("variables")
+        root_vars = root_vars if isinstance(root_vars, YMap) else YMap()
+        _, targets = target_section(self.bundle)
+        target = targets.get(self.target_name) if targets else None
+        target_vars = target.get("variables") if isinstance(target, YMap) else None
+        target_vars = target_vars if isinstance(target_vars, YMap) else YMap()
+        for name, definition in root_vars.items():
+            definition = definition if isinstance(definition, YMap) else None
+            var = Variable(name, definition, root_vars.key_locs.get(name), "none")
+            if definition is not None:
+                if "default" in definition:
+                    var.source, var.value, var.value_loc = "default", definition["default"], definition.val_locs.get("default")
+                elif "lookup" in definition:
+                    var.source = "lookup"
+            elif root_vars[name] is not None:
+                var.source, var.value, var.value_loc = "default", root_vars[name], root_vars.val_locs.get(name)
+            if name in target_vars:
+                override = target_vars[name]
+                complex_type = definition is not None and definition.get("type") == "complex"
+                if isinstance(override, YMap) and not complex_type and ("default" in override or "lookup" in override):
+                    if "default" in override:
+                        var.source, var.value, var.value_loc = "target", override["default"], override.val_locs.get("default")
+                    else:
+                        var.source, var.value, var.value_loc = "lookup", None, None
+                elif isinstance(override, YMap) and complex_type and set(override) <= {"default", "description", "type"} and "default" in override:
+                    var.source, var.value, var.value_loc = "target", override["default"], override.val_locs.get("default")
+                elif override is not None:
+                    var.source, var.value, var.value_loc = "target", override, target_vars.val_locs.get(name)
+            if name in self.file_overrides:
+                var.source, var.value, var.value_loc = "overrides file", self.file_overrides[name], None
+            env_key = f"BUNDLE_VAR_{name}"
+            if env_key in self.env:
+                var.source, var.value, var.value_loc = "environment", self.env[env_key], None
+            if name in self.overrides:
+                var.source, var.value, var.value_loc = "--var", self.overrides[name], None
+            self.variables[name] = var
+
+    def variable_value(self, name: str, loc: Loc) -> tuple[bool, Any]:
+        """(known, value) of a variable, its own references substituted."""
+        var = self.variables[name]
+        if var.source in ("lookup", "none"):
+            return False, None
+        if name in self.resolved:
+            return True, self.resolved[name]
+        if name in self.resolving:
+            members = self.resolving[self.resolving.index(name):]
+            if frozenset(members) in self.cycles:
+                return False, None
+            self.cycles.add(frozenset(members))
+            cycle = " -> ".join([*members, name])
+            self.problems.append(Problem("DG006", f"variable reference cycle: {cycle}", var.value_loc or var.loc or loc))
+            return False, None
+        self.resolving.append(name)
+        try:
+            value = self.substitute(var.value, var.value_loc or loc)
+        finally:
+            self.resolving.pop()
+        known = not _contains_unknown(value)
+        if known:
+            self.resolved[name] = value
+        return known, value
+
+    # --- references -------------------------------------------------------------------------------------------
+
+    def lookup(self, ref: str, loc: Loc) -> tuple[bool, Any, str | None]:
+        """(known, value, note) of one reference such as ``var.x`` or ``workspace.root_path``."""
+        parts: list[str | int] = [int(m.group(2)) if m.group(2) else m.group(1) for m in _PART_RE.finditer(ref)]
+        head = parts[0]
+        if head == "var" or (head == "variables" and len(parts) >= 3 and parts[2] == "value"):
+            name = str(parts[1]) if len(parts) > 1 else ""
+            rest = parts[2:] if head == "var" else parts[3:]
+            if name not in self.variables:
+                hint = _did_you_mean(name, self.variables)
+                self.problems.append(Problem("DG006", f"reference to undefined variable '{name}' in ${{{ref}}}{hint}", loc))
+                return False, None, None
+            known, value = self.variable_value(name, loc)
+            var = self.variables[name]
+            note = f"value of ${{var.{name}}}" + (f" defined at {var.loc}" if var.loc else "")
+            if not known:
+                return False, None, note
+            return self._walk(value, rest, ref, loc, note)
+        if head == "variables":
+            return False, None, None
+        if head == "bundle":
+            if parts[1:2] in (["target"], ["environment"]):
+                return True, self.target_name, None
+            return self._walk(self.config.get("bundle"), parts[1:], ref, loc, None, missing_is_unknown=True)
+        if head == "workspace":
+            return self._workspace(parts[1:], ref, loc)
+        if head == "resources":
+            return False, None, None
+        if head == "artifacts":
+            return self._walk(self.config.get("artifacts"), parts[1:], ref, loc, None, missing_is_unknown=True)
+        hint = _did_you_mean(str(head), _KNOWN_NAMESPACES)
+        self.problems.append(Problem("DG006", f"unknown reference namespace '{head}' in ${{{ref}}}{hint}", loc))
+        return False, None, None
+
+    def _workspace(self, parts: list[str | int], ref: str, loc: Loc) -> tuple[bool, Any, str | None]:
+        workspace = self.config.get("workspace")
+        workspace = workspace if isinstance(workspace, YMap) else YMap()
+        if not parts or parts[0] == "current_user":
+            return False, None, None
+        key = parts[0]
+        if key in workspace and workspace[key] is not None:
+            value = self.substitute(workspace[key], workspace.val_locs.get(str(key)) or loc)
+            return self._walk(value, parts[1:], ref, loc, None, missing_is_unknown=True)
+        name = self.config.get("bundle", {}).get("name") if isinstance(self.config.get("bundle"), dict) else None
+        defaults = {
+            "root_path": f"~/.bundle/{name}/{self.target_name}" if isinstance(name, str) else None,
+            "file_path": "${workspace.root_path}/files",
+            "artifact_path": "${workspace.root_path}/artifacts",
+            "state_path": "${workspace.root_path}/state",
+            "resource_path": "${workspace.root_path}/resources",
+        }
+        default = defaults.get(str(key))
+        if default is None:
+            return False, None, None
+        value = self.substitute(default, loc)
+        if isinstance(value, str) and value.startswith("~"):
+            # "~" is the deploying user's home folder, which is not known offline.
+            return False, None, None
+        return (not is_unknown(value)), value, None
+
+    def _walk(
+        self, value: Any, rest: list[str | int], ref: str, loc: Loc, note: str | None, missing_is_unknown: bool = False
+    ) -> tuple[bool, Any, str | None]:
+        for part in rest:
+            if isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
+                value = value[part]
+            elif isinstance(part, str) and isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
+                if not missing_is_unknown:
+                    self.problems.append(Problem("DG006", f"${{{ref}}} does not exist in the variable's value", loc))
+                return False, None, note
+        if is_unknown(value):
+            return False, None, note
+        return True, value, note
+
+    def substitute(self, value: Any, loc: Loc | None) -> Any:
+        """``value`` with every known reference replaced; containers are rebuilt, never mutated."""
+        if isinstance(value, str):
+            if "${" not in value:
+                return value
+            new, _ = self._substitute_string(value, loc or Loc("", 1, 1))
+            return new
+        if isinstance(value, YMap):
+            return self._substitute_map(value)
+        if isinstance(value, YSeq):
+            return self._substitute_seq(value)
+        if isinstance(value, dict):
+            return {k: self.substitute(v, loc) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.substitute(v, loc) for v in value]
+        return value
+
+    def _substitute_map(self, value: YMap) -> YMap:
+        result = YMap()
+        for key, item in value.items():
+            loc = value.val_locs.get(key) or value.key_locs.get(key)
+            if isinstance(item, str) and "${" in item:
+                new, note = self._substitute_string(item, loc or Loc("", 1, 1))
+                result.put(key, new, value.key_locs.get(key), loc, note or value.note(key))
+            else:
+                copy_entry(result, value, key, self.substitute(item, loc), use_value=True)
+        return result
+
+    def _substitute_seq(self, value: YSeq) -> YSeq:
+        result = YSeq()
+        for i, item in enumerate(value):
+            loc = value.item_locs[i]
+            if isinstance(item, str) and "${" in item:
+                new, note = self._substitute_string(item, loc or Loc("", 1, 1))
+                result.add(new, loc, note or value.note(i))
+            else:
+                result.add(self.substitute(item, loc), loc, value.note(i))
+        return result
+
+    def _substitute_string(self, text: str, loc: Loc) -> tuple[Any, str | None]:
+        matches = list(REFERENCE_RE.finditer(text))
+        if not matches:
+            return text, None
+        if len(matches) == 1 and matches[0].group(0) == text:
+            known, value, note = self.lookup(matches[0].group(1), loc)
+            return (value, note) if known else (text, None)
+        notes: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            known, value, note = self.lookup(match.group(1), loc)
+            if not known:
+                return match.group(0)
+            if isinstance(value, (dict, list)):
+                self.problems.append(Problem("DG006", f"${{{match.group(1)}}} is a complex value and cannot be part of a string", loc))
+                return match.group(0)
+            if note:
+                notes.append(note)
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            return "" if value is None else str(value)
+
+        return REFERENCE_RE.sub(replace, text), ("; ".join(notes) or None)
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_unknown(value)
+    if isinstance(value, dict):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def _did_you_mean(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def resolve_target(bundle: Bundle, name: str, overrides: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Target:
+    """Target ``name`` merged into the root, every known reference substituted."""
+    config = apply_target(bundle, name)
+    resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env)
+    resolved = resolver._substitute_map(config)
+    resolved = _apply_cluster_override(resolved)
+    return Target(name, bundle, resolved, resolver.variables, resolver.problems)
+
+
+def _apply_cluster_override(config: YMap) -> YMap:
+    """``cluster_id`` on a development target runs every job task on that existing cluster (the CLI's override)."""
+    bundle = config.get("bundle")
+    if not isinstance(bundle, YMap):
+        return config
+    cluster_id = bundle.get("cluster_id") or bundle.get("compute_id")
+    if not isinstance(cluster_id, str) or is_unknown(cluster_id) or bundle.get("mode") != "development":
+        return config
+    jobs = config.get("resources", {}).get("jobs") if isinstance(config.get("resources"), dict) else None
+    if not isinstance(jobs, YMap):
+        return config
+    for job in jobs.values():
+        tasks = job.get("tasks") if isinstance(job, YMap) else None
+        if not isinstance(tasks, YSeq):
+            continue
+        for task in tasks:
+            if not isinstance(task, YMap):
+                continue
+            if any(k in task for k in ("job_cluster_key", "new_cluster", "existing_cluster_id", "environment_key")):
+                loc = bundle.val_locs.get("cluster_id") or bundle.val_locs.get("compute_id")
+                for key in ("job_cluster_key", "new_cluster", "environment_key"):
+                    if key in task:
+                        del task[key]
+                task.put("existing_cluster_id", cluster_id, loc, loc, "from the target's cluster_id")
+    return config

@@ -1,0 +1,298 @@
+"""Read one YAML file the way the Databricks CLI does, keeping every position.
+
+The CLI reads YAML with go-yaml v3 and its own scalar rules: YAML 1.2 scalars (``yes``/``on``/``off`` stay strings,
+``0755`` is the decimal 755), anchors, aliases and ``<<`` merge keys, string keys only, no custom tags. PyYAML only
+composes the node graph here (with libyaml when it is installed, and no implicit type resolution); the conversion
+to values and positions is ours, so nothing in a file can construct a Python object.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.finding import Loc, Severity
+
+try:  # libyaml's parser and composer, several times faster than the pure-Python one
+    from yaml._yaml import CParser as _CParser
+
+    class _ComposeLoader(_CParser, BaseResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            BaseResolver.__init__(self)
+
+    HAVE_LIBYAML = True
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    HAVE_LIBYAML = False
+
+from yaml.composer import Composer
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
+
+
+class _PyComposeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+
+
+_STR = "tag:yaml.org,2002:str"
+_YAML_TAGS = "tag:yaml.org,2002:"
+
+_INT_RE = re.compile(r"[-+]?[0-9]+\Z")
+_OCT_RE = re.compile(r"0o[0-7]+\Z")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+_INF = frozenset((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"))
+_NEG_INF = frozenset(("-.inf", "-.Inf", "-.INF"))
+_NAN = frozenset((".nan", ".NaN", ".NAN"))
+
+
+def resolve_plain(text: str) -> Any:
+    """A plain (unquoted) scalar under the YAML 1.2 core schema, as the CLI reads it."""
+    if not text:
+        return None
+    first = text[0]
+    if first in "~nN" and text in _NULLS:
+        return None
+    if first in "tTfF":
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return text
+    if first.isdigit() or first in "-+.":
+        if _INT_RE.match(text):
+            # The CLI trims leading zeros so that 0755 is 755, not octal.
+            sign = -1 if text[0] == "-" else 1
+            digits = text.lstrip("+-").lstrip("0") or "0"
+            return sign * int(digits)
+        if _OCT_RE.match(text):
+            return int(text[2:], 8)
+        if _HEX_RE.match(text):
+            return int(text[2:], 16)
+        if _FLOAT_RE.match(text):
+            return float(text)
+        if text in _INF:
+            return math.inf
+        if text in _NEG_INF:
+            return -math.inf
+        if text in _NAN:
+            return math.nan
+    return text
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that no real bundle reaches, so hostile input costs bounded time and memory."""
+
+    max_file_bytes: int = 16 * 1024 * 1024
+    max_nodes: int = 2_000_000  # values produced from one file, aliases expanded
+    max_depth: int = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the text of a file, found while reading it."""
+
+    rule: str
+    message: str
+    loc: Loc
+    severity: Severity = Severity.ERROR
+
+
+class _LimitHit(Exception):
+    def __init__(self, message: str, node: Node) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class YamlDocument:
+    """The result of reading one file: its value (``None`` when unreadable), anchors-only keys, and problems."""
+
+    value: Any
+    problems: list[Problem]
+    anchor_keys: frozenset[str] = frozenset()  # top-level keys whose value carries a YAML anchor
+
+
+class _Converter:
+    def __init__(self, file: str, text: str, limits: Limits) -> None:
+        self.file = file
+        self.text = text
+        self.limits = limits
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def loc(self, node: Node) -> Loc:
+        mark = node.start_mark
+        return Loc(self.file, mark.line + 1, mark.column + 1)
+
+    def convert(self, node: Node, depth: int) -> Any:
+        self.count += 1
+        if self.count > self.limits.max_nodes:
+            raise _LimitHit(
+                f"more than {self.limits.max_nodes} values after expanding aliases (an alias bomb?)", node
+            )
+        if depth > self.limits.max_depth:
+            raise _LimitHit(f"nesting deeper than {self.limits.max_depth} levels", node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, depth)
+        if isinstance(node, SequenceNode):
+            seq = YSeq()
+            self.check_tag(node, "seq")
+            for item in node.value:
+                seq.add(self.convert(item, depth + 1), self.loc(item))
+            return seq
+        raise _LimitHit(f"unsupported YAML node {type(node).__name__}", node)  # pragma: no cover
+
+    def check_tag(self, node: Node, kind: str) -> None:
+        tag = node.tag or ""
+        if tag.startswith(_YAML_TAGS) or tag in ("!", "?"):
+            return
+        self.problems.append(Problem("DG001", f"unknown tag {tag} (the Databricks CLI rejects custom tags)", self.loc(node)))
+
+    def scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        text = node.value
+        if tag == _STR:
+            return resolve_plain(text) if node.style is None else text
+        if not tag.startswith(_YAML_TAGS):
+            self.check_tag(node, "scalar")
+            return text
+        kind = tag[len(_YAML_TAGS):]
+        value = resolve_plain(text)
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind == "bool" and isinstance(value, bool):
+            return value
+        if kind == "null" and value is None:
+            return None
+        if kind in ("str", "timestamp", "binary"):
+            return text
+        self.problems.append(Problem("DG001", f"cannot read {text!r} as !!{kind}", self.loc(node)))
+        return text
+
+    def mapping(self, node: MappingNode, depth: int) -> YMap:
+        self.check_tag(node, "map")
+        result = YMap()
+        merged: list[tuple[Node, Any]] = []
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None:
+                merged.append((value_node, self.convert(value_node, depth + 1)))
+                continue
+            key = self.key(key_node)
+            if key is None:
+                continue
+            if key in result:
+                first = result.key_locs[key]
+                self.problems.append(
+                    Problem(
+                        "DG005",
+                        f"duplicate key '{key}' (first at line {first.line}); the Databricks CLI silently keeps the last",
+                        self.loc(key_node),
+                    )
+                )
+                del result[key]
+            result.put(key, self.convert(value_node, depth + 1), self.loc(key_node), self.loc(value_node))
+        if merged:
+            result = self.apply_merge(result, merged)
+        return result
+
+    def key(self, node: Node) -> str | None:
+        if isinstance(node, ScalarNode):
+            # Scalar keys are kept as written: the CLI turns a plain key such as 1 or true into its text.
+            if not node.tag.startswith(_YAML_TAGS):
+                self.check_tag(node, "key")
+            return str(node.value)
+        self.problems.append(Problem("DG001", "mapping keys must be strings", self.loc(node)))
+        return None
+
+    def apply_merge(self, own: YMap, merged: list[tuple[Node, Any]]) -> YMap:
+        """``<<`` merge keys: the mapping's own keys win, then earlier merged mappings over later ones."""
+        sources: list[YMap] = []
+        for node, value in merged:
+            if isinstance(value, YMap):
+                sources.append(value)
+            elif isinstance(value, YSeq) and all(isinstance(v, YMap) for v in value):
+                sources.extend(value)
+            else:
+                self.problems.append(Problem("DG001", "a << merge key needs a mapping or a list of mappings", self.loc(node)))
+        result = YMap()
+        for source in sources:
+            for key in source:
+                if key not in result and key not in own:
+                    result.put(key, source[key], source.key_locs.get(key), source.val_locs.get(key))
+        for key in own:
+            result.put(key, own[key], own.key_locs.get(key), own.val_locs.get(key))
+        return result
+
+
+def _compose(text: str) -> Node | None:
+    loader = _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
+def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
+    """Parse ``text`` (the contents of ``file``) into located values and problems; never raises on bad input."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return YamlDocument(None, [Problem("DG001", "the file contains a NUL byte; it is not YAML text", Loc(file, line, 1))])
+    try:
+        node = _compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            what = f"{exc.context}: {exc.problem}" if "while" not in exc.context else f"{exc.problem} ({exc.context})"
+        return YamlDocument(None, [Problem("DG001", f"invalid YAML: {what}", loc)])
+    except yaml.YAMLError as exc:
+        return YamlDocument(None, [Problem("DG001", f"invalid YAML: {_one_line(str(exc))}", Loc(file, 1, 1))])
+    except RecursionError:
+        return YamlDocument(None, [Problem("DG001", "YAML nested too deeply to read", Loc(file, 1, 1))])
+    if node is None:
+        return YamlDocument(None, [])
+    converter = _Converter(file, text, limits)
+    try:
+        value = converter.convert(node, 0)
+    except _LimitHit as exc:
+        return YamlDocument(None, [*converter.problems, Problem("DG001", f"YAML too large to check: {exc}", converter.loc(exc.node))])
+    except RecursionError:
+        return YamlDocument(None, [*converter.problems, Problem("DG001", "YAML nested too deeply to read", Loc(file, 1, 1))])
+    anchors: set[str] = set()
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            index = value_node.start_mark.index
+            if isinstance(key_node, ScalarNode) and text[index : index + 1] == "&":
+                anchors.add(key_node.value)
+    return YamlDocument(value, converter.problems, frozenset(anchors))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,155 @@
+"""Settings: ``[tool.dab-guard]`` in the bundle root's ``pyproject.toml``, or ``.dab-guard.toml``, plus options."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dab_guard.finding import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A configuration file or option dab-guard cannot use: exit status 2."""
+
+
+# Every key the configuration may hold; anything else is an error so that typos do not silently do nothing.
+KNOWN_KEYS = frozenset(
+    {
+        "select",
+        "ignore",
+        "severity",
+        "per-file-ignores",
+        "strict",
+        "mlflow-version",
+        "cluster-policies",
+        "limits",
+    }
+)
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=list)  # empty: every rule
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    strict: bool = False
+    mlflow_version: str | None = None
+    cluster_policies: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
+    source: str | None = None  # the file the settings came from
+
+    def rule_enabled(self, rule_id: str, rule_name: str) -> bool:
+        if self.select and not _matches(rule_id, rule_name, self.select):
+            return False
+        return not _matches(rule_id, rule_name, self.ignore)
+
+    def ignored_in_file(self, rule_id: str, rule_name: str, file: str) -> bool:
+        for pattern, rules in self.per_file_ignores.items():
+            if fnmatch.fnmatch(file, pattern) and _matches(rule_id, rule_name, rules):
+                return True
+        return False
+
+
+def _matches(rule_id: str, rule_name: str, selectors: list[str]) -> bool:
+    """A selector is a rule id, an id prefix (``DG1``), a rule name, or ``ALL``."""
+    for selector in selectors:
+        s = selector.strip()
+        if s.upper() == "ALL" or rule_id.startswith(s.upper()) or s == rule_name:
+            return True
+    return False
+
+
+def find_config_file(bundle_root: Path) -> tuple[Path, bool] | None:
+    """``.dab-guard.toml`` first, then a ``pyproject.toml`` with a ``[tool.dab-guard]`` table."""
+    dedicated = bundle_root / ".dab-guard.toml"
+    if dedicated.is_file():
+        return dedicated, False
+    pyproject = bundle_root / "pyproject.toml"
+    if pyproject.is_file():
+        return pyproject, True
+    return None
+
+
+def load_settings(bundle_root: Path, explicit: Path | None = None) -> Settings:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: configuration file not found")
+        return _read(explicit, explicit.name == "pyproject.toml")
+    found = find_config_file(bundle_root)
+    if found is None:
+        return Settings()
+    return _read(*found)
+
+
+def _read(path: Path, is_pyproject: bool) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if is_pyproject:
+        table = data.get("tool", {}).get("dab-guard")
+        if table is None:
+            return Settings()
+    else:
+        table = data.get("tool", {}).get("dab-guard", data) if "tool" in data else data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.dab-guard] must be a table")
+    return parse_table(table, str(path))
+
+
+def parse_table(table: dict[str, Any], source: str) -> Settings:
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown configuration key(s): {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
+    settings = Settings(source=source)
+    settings.select = _str_list(table, "select", source)
+    settings.ignore = _str_list(table, "ignore", source)
+    severity = table.get("severity", {})
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{source}: 'severity' must be a table of rule = \"error|warning|info\"")
+    for rule, level in severity.items():
+        try:
+            settings.severity[str(rule).upper()] = Severity.parse(str(level))
+        except ValueError as exc:
+            raise ConfigError(f"{source}: severity.{rule}: {exc}") from None
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict) or not all(isinstance(v, list) for v in per_file.values()):
+        raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [rule ids]")
+    settings.per_file_ignores = {str(k): [str(x) for x in v] for k, v in per_file.items()}
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{source}: 'strict' must be true or false")
+    settings.strict = strict
+    mlflow_version = table.get("mlflow-version")
+    if mlflow_version is not None and not isinstance(mlflow_version, str):
+        raise ConfigError(f"{source}: 'mlflow-version' must be a string such as \"3.1\"")
+    settings.mlflow_version = mlflow_version
+    policies = table.get("cluster-policies", {})
+    if not isinstance(policies, dict) or not all(isinstance(v, str) for v in policies.values()):
+        raise ConfigError(f"{source}: 'cluster-policies' must be a table of \"policy id or name\" = \"path/to/definition.json\"")
+    settings.cluster_policies = dict(policies)
+    limits = table.get("limits", {})
+    if not isinstance(limits, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()):
+        raise ConfigError(f"{source}: 'limits' must be a table of positive integers")
+    settings.limits = dict(limits)
+    return settings
+
+
+def _str_list(table: dict[str, Any], key: str, source: str) -> list[str]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: '{key}' must be a list of rule ids or prefixes")
+    return list(value)

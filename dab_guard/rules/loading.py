@@ -1,0 +1,129 @@
+"""Rules about reading the bundle: YAML syntax, includes, duplicates and references (DG001, DG004-DG006)."""
+
+from __future__ import annotations
+
+from dab_guard.finding import Severity
+from dab_guard.rules.base import ProblemRule
+
+
+class YamlSyntax(ProblemRule):
+    """
+    ## What it does
+    Reports YAML that cannot be read: syntax errors, custom tags such as `!Ref`, keys that are not strings, files
+    that are not UTF-8 text, and files past dab-guard's size, nesting or alias-expansion limits.
+
+    ## Why it matters
+    The Databricks CLI refuses such a file before doing anything else, and a half-read file hides every other
+    mistake in it.
+
+    ## Example
+    ```yaml
+    resources:
+      jobs:
+        train:
+          name: train
+         tasks: []      # indentation breaks the mapping
+    ```
+
+    ## Fix
+    Correct the YAML at the reported line and column. Use `${var.name}` instead of custom tags.
+    """
+
+    id = "DG001"
+    name = "yaml-syntax"
+    severity = Severity.ERROR
+    summary = "YAML (or Python) that cannot be parsed"
+    source = "The Databricks CLI reads bundle files with go-yaml v3 and rejects unknown tags."
+
+
+class Include(ProblemRule):
+    """
+    ## What it does
+    Checks the `include` list of the root configuration: absolute paths, entries that match nothing, matches that are
+    not `.yml`, `.yaml` or `.json` files, and `include` written in an included file (which the CLI ignores). Also
+    reports a folder that holds more than one root file (`databricks.yml`, `databricks.yaml`, `bundle.yml`,
+    `bundle.yaml`).
+
+    ## Why it matters
+    A mistyped include silently drops every job defined in the files it was meant to match; the deploy then
+    succeeds and the job is simply missing.
+
+    ## Example
+    ```yaml
+    include:
+      - resources/*.yaml    # the files are named *.yml: nothing matches
+      - /abs/path/jobs.yml  # absolute paths are refused
+    ```
+
+    ## Fix
+    Use paths relative to the bundle root. Globs follow Go's `filepath.Match`: `*` never crosses `/`, and `**` is
+    the same as `*`.
+    """
+
+    id = "DG004"
+    name = "include"
+    severity = Severity.ERROR
+    summary = "include entries that are absolute, match nothing or match non-YAML files"
+    source = "The Databricks CLI's include semantics (Go filepath.Glob, root file only)."
+
+
+class Duplicate(ProblemRule):
+    """
+    ## What it does
+    Reports a mapping key written twice in the same mapping, and a resource key defined in two files.
+
+    ## Why it matters
+    For a duplicate key the CLI silently keeps the last value, so an edit to the first one has no effect. A resource
+    defined twice makes the CLI refuse the bundle.
+
+    ## Example
+    ```yaml
+    new_cluster:
+      spark_version: 16.4.x-cpu-ml-scala2.12
+      num_workers: 0
+      spark_version: 15.4.x-scala2.12   # this one wins
+    ```
+
+    ## Fix
+    Keep one of the keys. Define each resource in one file and change it per target under `targets:`.
+    """
+
+    id = "DG005"
+    name = "duplicate"
+    severity = Severity.ERROR
+    summary = "duplicate mapping keys and resources defined twice"
+    source = "go-yaml keeps the last of duplicate keys; the CLI rejects duplicate resource keys."
+
+
+class Reference(ProblemRule):
+    """
+    ## What it does
+    Checks `${...}` references: variables that are not declared, namespaces the CLI does not know (such as
+    `${target.cluster_id}` or `${DATABRICKS_HOST}`), reference cycles between variables, paths into a complex
+    variable that do not exist, and complex values interpolated into strings.
+
+    ## Why it matters
+    The CLI leaves an unresolvable reference as literal text or fails the deploy; either way the job does not get the
+    value that was meant.
+
+    ## Example
+    ```yaml
+    variables:
+      catalog:
+        default: main
+    resources:
+      jobs:
+        train:
+          name: train-${var.catalgo}   # typo
+    ```
+
+    ## Fix
+    Declare the variable under `variables:` or correct the name (dab-guard suggests the closest one). Environment
+    variables are passed as `BUNDLE_VAR_<name>` and read with `${var.<name>}`.
+    """
+
+    id = "DG006"
+    name = "reference"
+    severity = Severity.ERROR
+    summary = "undefined variables, unknown reference namespaces and reference cycles"
+    source = "The CLI's variable resolution (var, bundle, workspace, resources, artifacts)."
