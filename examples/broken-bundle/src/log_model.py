@@ -8,7 +8,7 @@ sys.path.insert(0, "/Workspace/Users/me@example.com/agent")  # not importable (D
 
 with mlflow.start_run():
     mlflow.pyfunc.log_model(
-        python_model=str(HERE / "agent.py"),
+        python_model=str(HERE / "agent.py"),  # no pip_requirements for serving (DG205, a warning)
         artifact_path="agent",
         registered_model_name="main.agents.support_agent",  # no signature (DG204)
     )

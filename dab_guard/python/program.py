@@ -1,0 +1,566 @@
+"""What a job task runs, followed from its entry point: notebooks it ``%run``s, bundle modules they import, and the
+code models its ``log_model`` calls name, with the packages it installs and the MLflow version it runs.
+
+Everything is computed once per resolved target and shared by the rules.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from dab_guard.bundle.clusters import ClusterKind, ClusterSpec, TaskRef, iter_clusters, iter_job_tasks
+from dab_guard.bundle.libraries import PipPackage, task_pip_packages
+from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.resolve import Target, is_unknown
+from dab_guard.bundle.runtime import RuntimeKey
+from dab_guard.config import Settings
+from dab_guard.finding import Loc, PathParts, Report
+from dab_guard.python.facts import LogModel, ModelUse, ModuleFacts, facts_of
+from dab_guard.python.pip import Requirement, Version, installed_version, normalise, parse_requirement, parse_version
+from dab_guard.python.sources import (
+    EntryPoint,
+    PythonSource,
+    SourceCache,
+    cache_for,
+    entry_points,
+    module_file,
+    notebook_file,
+    per_object,
+)
+from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN
+
+_MAX_FILES = 300  # bundle modules followed per task: bounded work on huge repositories
+_MAX_RUNS = 50
+
+# The MLflow each LTS Databricks Runtime ML ships (release notes of each runtime).
+RUNTIME_ML_MLFLOW: dict[tuple[int, int], Version] = {
+    (14, 3): (2, 9, 2),
+    (15, 4): (2, 13, 1),
+    (16, 4): (2, 21, 3),
+    (17, 3): (3, 0, 1),
+}
+RUNTIME_18_ML_MLFLOW: Version = (3, 8, 1)
+
+
+def _folder(rel: str) -> str:
+    return posixpath.dirname(rel)
+
+
+# --- the program of a task ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CodeModel:
+    """A code model a ``log_model`` call names, and the bundle file it was followed to (when it could be)."""
+
+    log: LogModel
+    owner: PythonSource  # the file with the log_model call
+    rel: str | None
+    files: list[PythonSource] = field(default_factory=list)  # the model file, then the bundle modules it imports
+
+
+@dataclass
+class TaskProgram:
+    entry: EntryPoint
+    runs: list[PythonSource]  # the entry point, then the notebooks it %runs (one namespace, one process)
+    modules: list[PythonSource]  # bundle modules imported from ``runs``, transitively
+    code_models: list[CodeModel]
+    search: list[str] = field(default_factory=list)  # bundle folders ``import`` searches (relative to the root)
+    _sources: list[PythonSource] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ref(self) -> TaskRef:
+        return self.entry.task
+
+    @property
+    def path(self) -> PathParts:
+        return self.entry.task.path
+
+    def sources(self) -> list[PythonSource]:
+        """Every file the task runs or imports at log time, each once."""
+        if self._sources is None:
+            seen: set[str] = set()
+            out: list[PythonSource] = []
+            for source in (*self.runs, *self.modules, *(f for model in self.code_models for f in model.files)):
+                if source.rel not in seen:
+                    seen.add(source.rel)
+                    out.append(source)
+            self._sources = out
+        return self._sources
+
+    def run_facts(self) -> list[ModuleFacts]:
+        return [facts_of(s) for s in self.runs if s.tree is not None]
+
+
+def _resolve_import(cache: SourceCache, source: PythonSource, facts: ModuleFacts, search: list[str]) -> Iterator[str]:
+    for fact in facts.imports:
+        names = fact.loaded()
+        if fact.level:
+            base = _folder(source.rel)
+            for _ in range(fact.level - 1):
+                base = _folder(base)
+            for name in names:
+                found = module_file(cache, [base], name)
+                if found is not None:
+                    yield found
+        else:
+            for name in names:
+                found = module_file(cache, search, name)
+                if found is not None:
+                    yield found
+
+
+def _closure(cache: SourceCache, starts: Iterable[PythonSource], search: list[str], exclude: set[str]) -> list[PythonSource]:
+    """The bundle modules ``starts`` import, directly or not (``exclude``: files already accounted for)."""
+    seen = set(exclude)
+    queue = [s for s in starts]
+    for s in queue:
+        seen.add(s.rel)
+    out: list[PythonSource] = []
+    while queue and len(out) < _MAX_FILES:
+        source = queue.pop(0)
+        if source.tree is None:
+            continue
+        for rel in _resolve_import(cache, source, facts_of(source), search):
+            if rel in seen:
+                continue
+            seen.add(rel)
+            module = cache.source(rel)
+            if module is not None:
+                out.append(module)
+                queue.append(module)
+    return out
+
+
+def workspace_file_prefixes(target: Target) -> list[str]:
+    """Where the bundle's files land in the workspace (``workspace.file_path``), when known offline."""
+    workspace = target.config.get("workspace")
+    if not isinstance(workspace, YMap):
+        return []
+    value = workspace.get("file_path")
+    if not isinstance(value, str) or is_unknown(value):
+        root = workspace.get("root_path")
+        value = f"{root}/files" if isinstance(root, str) and not is_unknown(root) else None
+    if not value or not value.startswith("/"):
+        return []
+    value = value.rstrip("/")
+    other = value[len("/Workspace") :] if value.startswith("/Workspace/") else "/Workspace" + value
+    return [value, other]
+
+
+def follow_path(value: str | None, owner: str, entry: str, copies: list[tuple[str, str]], prefixes: list[str]) -> str | None:
+    """The bundle file (relative to the root) a runtime path value names, when it can be told."""
+    if value is None or UNKNOWN in value:
+        return None
+    text = value
+    marked = text[:1] in MARKERS
+    if text.startswith(SCRIPT):
+        text = owner + text[1:]
+    text = text.replace(SCRIPT_DIR, _folder(owner) or ".").replace(CWD, _folder(entry) or ".")
+    if any(m in text for m in MARKERS):
+        return None
+    if text.startswith("/"):
+        for src, dst in copies:
+            if text == dst or text.startswith(dst + "/"):
+                text = src + text[len(dst) :]
+                break
+        for prefix in prefixes:
+            if text.startswith(prefix + "/"):
+                text = text[len(prefix) + 1 :]
+                break
+        else:
+            return None
+    elif not marked:
+        # A relative path is relative to the working directory: the running notebook's or script's folder.
+        text = posixpath.join(_folder(entry), text)
+    text = posixpath.normpath(text)
+    if text.startswith("../") or text in ("..", ".") or text.startswith("/"):
+        return None
+    return text
+
+
+def _search_dirs(entry: EntryPoint, runs: list[PythonSource], prefixes: list[str]) -> list[str]:
+    """Where ``import x`` looks in the bundle: the entry point's folder, folders put on sys.path, the bundle root."""
+    dirs = [_folder(entry.rel)]
+    for run in runs:
+        facts = facts_of(run)
+        for path_entry in facts.path_entries:
+            folder = follow_path(path_entry.value, run.rel, entry.rel, facts.copies, prefixes)
+            if folder is not None and folder not in dirs:
+                dirs.append(folder)
+    if "" not in dirs:
+        dirs.append("")
+    return dirs
+
+
+def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram | None:
+    source = cache.source(entry.rel)
+    if source is None:
+        return None
+    runs = [source]
+    index = 0
+    while index < len(runs) and len(runs) < _MAX_RUNS:
+        current = runs[index]
+        index += 1
+        if current.tree is None and not current.magics:
+            continue
+        for _, written in facts_of(current).run_magics:
+            rel = notebook_file(cache, _folder(current.rel), written)
+            if rel is not None and all(r.rel != rel for r in runs):
+                included = cache.source(rel)
+                if included is not None:
+                    runs.append(included)
+    prefixes = workspace_file_prefixes(target)
+    search = _search_dirs(entry, runs, prefixes)
+    modules = _closure(cache, runs, search, set())
+    code_models: list[CodeModel] = []
+    known = {s.rel for s in (*runs, *modules)}
+    for owner in (*runs, *modules):
+        facts = facts_of(owner)
+        for log in facts.log_models:
+            if log.code_model_path is None:
+                continue
+            rel = follow_path(log.code_model_path, owner.rel, entry.rel, facts.copies, prefixes)
+            model = CodeModel(log, owner, rel)
+            model_source = cache.source(rel) if rel is not None and rel.endswith(".py") else None
+            if model_source is not None:
+                model.files = [model_source, *_closure(cache, [model_source], [_folder(rel or ""), ""], known)]
+            code_models.append(model)
+    return TaskProgram(entry, runs, modules, code_models, search)
+
+
+def max_file_bytes(settings: Settings | None) -> int | None:
+    """The ``limits.max-file-bytes`` setting, which bounds Python files as it bounds YAML files."""
+    return settings.limits.get("max-file-bytes") if settings is not None else None
+
+
+def programs(target: Target, max_bytes: int | None = None) -> list[TaskProgram]:
+    """The program of every task that runs a local Python file or notebook, in configuration order."""
+
+    def build() -> list[TaskProgram]:
+        cache = cache_for(target.bundle, max_bytes)
+        out: list[TaskProgram] = []
+        for entry in entry_points(target):
+            program = _build(target, entry, cache)
+            if program is not None:
+                out.append(program)
+        return out
+
+    return per_object(target, "python-programs", build)
+
+
+def program_for(target: Target, ref: TaskRef) -> TaskProgram | None:
+    for program in programs(target):
+        if program.path == ref.path:
+            return program
+    return None
+
+
+def syntax_reports(target: Target, max_bytes: int | None = None) -> Iterator[Report]:
+    """DG001 for every file a task runs (or imports at log time) that cannot be read or parsed; each file once."""
+    seen: set[str] = set()
+    for program in programs(target, max_bytes):
+        for source in program.sources():
+            problem = source.problem
+            if problem is None or source.rel in seen:
+                continue
+            seen.add(source.rel)
+            yield Report(problem.message, path=program.path, at=Loc(source.rel, problem.line, problem.col))
+
+
+# --- compute and installed packages ------------------------------------------------------------------------------
+
+
+def _cluster_index(target: Target) -> dict[PathParts, tuple[ClusterSpec, RuntimeKey | None]]:
+    def build() -> dict[PathParts, tuple[ClusterSpec, RuntimeKey | None]]:
+        index: dict[PathParts, tuple[ClusterSpec, RuntimeKey | None]] = {}
+        for cluster in iter_clusters(target):
+            if cluster.kind is ClusterKind.PIPELINE:
+                continue
+            runtime = cluster.runtime  # parsed once per cluster, not once per task
+            for ref in cluster.tasks:
+                index.setdefault(ref.path, (cluster, runtime))
+        return index
+
+    return per_object(target, "python-task-clusters", build)
+
+
+def task_cluster(target: Target, ref: TaskRef) -> ClusterSpec | None:
+    found = _cluster_index(target).get(ref.path)
+    return found[0] if found is not None else None
+
+
+def task_runtime(target: Target, ref: TaskRef) -> RuntimeKey | None:
+    found = _cluster_index(target).get(ref.path)
+    return found[1] if found is not None else None
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A package the task installs, and where that is written."""
+
+    requirement: Requirement
+    where: str  # for messages: "pypi library", "%pip install at src/nb.py:3"
+    path: PathParts  # bundle path of the library entry (the task's entry point for code installs)
+    rel: str | None = None  # for code installs: the file and the Python-text line of the install
+    line: int = 0
+    upgrade: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.requirement.name
+
+
+@dataclass
+class TaskInstalls:
+    packages: list[Installed] = field(default_factory=list)
+    # Why the task may have packages dab-guard cannot list (a wheel, a requirements file in the workspace, init
+    # scripts, an all-purpose cluster's libraries). Code installs that cannot be read are kept by file and line.
+    opaque: list[str] = field(default_factory=list)
+    code_opaque: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def _job(target: Target, ref: TaskRef) -> YMap | None:
+    resources = target.config.get("resources")
+    jobs = resources.get("jobs") if isinstance(resources, YMap) else None
+    job = jobs.get(ref.job) if isinstance(jobs, YMap) else None
+    return job if isinstance(job, YMap) else None
+
+
+def _yaml_installs(target: Target, ref: TaskRef, out: TaskInstalls) -> None:
+    for package in task_pip_packages(target, ref):
+        if package.where == "wheel":
+            out.opaque.append(f"installs the wheel {package.requirement}, whose dependencies are not known offline")
+            continue
+        requirement = parse_requirement(package.requirement) or Requirement(package.name, (), package.requirement)
+        out.packages.append(Installed(requirement, package.where, package.path))
+    libraries = ref.task.get("libraries")
+    if isinstance(libraries, YSeq):
+        for i, library in enumerate(libraries):
+            if not isinstance(library, YMap):
+                continue
+            pypi = library.get("pypi")
+            if isinstance(pypi, YMap) and is_unknown(pypi.get("package")):
+                out.opaque.append("installs a PyPI package named by a reference")
+            requirements = library.get("requirements")
+            if isinstance(requirements, str):
+                local = target.local_path((*ref.path, "libraries", i, "requirements"), requirements)
+                if local is None or not cache_for(target.bundle).is_file(local.as_posix()):
+                    out.opaque.append(f"installs the requirements file {requirements}, which cannot be read offline")
+            if library.get("egg"):
+                out.opaque.append("installs an egg, whose dependencies are not known offline")
+    environment_key = ref.task.get("environment_key")
+    job = _job(target, ref)
+    if isinstance(environment_key, str) and job is not None:
+        environments = job.get("environments")
+        if isinstance(environments, YSeq):
+            for i, environment in enumerate(environments):
+                if not isinstance(environment, YMap) or environment.get("environment_key") != environment_key:
+                    continue
+                spec = environment.get("spec")
+                dependencies = spec.get("dependencies") if isinstance(spec, YMap) else None
+                if not isinstance(dependencies, YSeq):
+                    continue
+                for j, dependency in enumerate(dependencies):
+                    path = ("resources", "jobs", ref.job, "environments", i, "spec", "dependencies", j)
+                    if not isinstance(dependency, str) or is_unknown(dependency):
+                        out.opaque.append("installs an environment dependency named by a reference")
+                        continue
+                    parsed = parse_requirement(dependency)
+                    if parsed is None:
+                        out.opaque.append(f"installs {dependency} (environment dependency), which cannot be read offline")
+                    else:
+                        out.packages.append(Installed(parsed, "environment dependency", path))
+    if not any(ref.task.get(k) for k in ("job_cluster_key", "new_cluster", "existing_cluster_id", "environment_key")):
+        out.opaque.append("runs on serverless compute without an environment of the job, so its packages are set elsewhere")
+    cluster = task_cluster(target, ref)
+    if cluster is not None:
+        if cluster.kind is ClusterKind.ALL_PURPOSE:
+            out.opaque.append(f"runs on {cluster.describe()}, whose installed libraries are not in the bundle")
+        if cluster.get("init_scripts"):
+            out.opaque.append(f"{cluster.describe()} runs init scripts, which may install packages")
+        if cluster.policy_id:
+            out.opaque.append(f"{cluster.describe()} uses a cluster policy, which may install libraries")
+    elif isinstance(ref.task.get("existing_cluster_id"), str):
+        out.opaque.append("runs on an existing cluster, whose installed libraries are not in the bundle")
+
+
+def task_installs(target: Target, program: TaskProgram) -> TaskInstalls:
+    """The packages a task installs: task libraries, its environment's dependencies, and pip installs in its code."""
+
+    def build() -> TaskInstalls:
+        out = TaskInstalls()
+        _yaml_installs(target, program.ref, out)
+        for run in program.runs:
+            for command in facts_of(run).pip_commands:
+                where = f"{'%pip install' if command.magic else 'pip install'} at {run.loc(command.line).file}:{run.loc(command.line).line}"
+                for requirement in command.install.requirements:
+                    out.packages.append(Installed(requirement, where, program.entry.value_path, run.rel, command.line, command.install.upgrade))
+                if command.install.opaque:
+                    out.code_opaque.append((run.rel, command.line, command.install.opaque))
+        return out
+
+    return per_object(program, "python-installs", build)
+
+
+# --- the MLflow a task runs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MlflowVersion:
+    version: Version
+    source: str  # "Databricks Runtime 16.4 LTS ML", "mlflow>=3 (pypi library)", "the mlflow-version setting"
+
+    @property
+    def major(self) -> int:
+        return self.version[0]
+
+    @property
+    def text(self) -> str:
+        if len(self.version) > 1 and self.version[1] >= 999:
+            return f"{self.version[0]}.x"
+        return ".".join(str(p) for p in self.version)
+
+
+def runtime_mlflow(runtime: RuntimeKey | None) -> Version | None:
+    """The MLflow a Databricks Runtime ML release ships, for the LTS releases dab-guard knows."""
+    if runtime is None or not runtime.ml or runtime.version is None:
+        return None
+    if runtime.major is not None and runtime.major == 18:
+        return RUNTIME_18_ML_MLFLOW
+    return RUNTIME_ML_MLFLOW.get(runtime.version)
+
+
+def task_mlflow(target: Target, program: TaskProgram, setting: str | None) -> MlflowVersion | None:
+    """The MLflow version the task runs: the ``mlflow-version`` setting, else the runtime's own MLflow changed by any
+    explicit ``mlflow`` install of the task. None when it cannot be told."""
+    if setting:
+        parsed = parse_version(setting)
+        return MlflowVersion(parsed, "the mlflow-version setting") if parsed else None
+    runtime = task_runtime(target, program.ref)
+    version = runtime_mlflow(runtime)
+    source = f"Databricks Runtime {runtime.describe()}" if runtime is not None and version is not None else ""
+    for installed in task_installs(target, program).packages:
+        if installed.name not in ("mlflow", "mlflow-skinny"):
+            continue
+        after = installed_version(version, installed.requirement, installed.upgrade)
+        if after != version:
+            version, source = after, f"{installed.requirement.text} ({installed.where})"
+    if version is None:
+        return None
+    return MlflowVersion(version, source)
+
+
+# --- Unity Catalog names -------------------------------------------------------------------------------------------
+
+
+def name_parts(value: str | None) -> int | None:
+    """How many dot-separated parts a model name has (None: not known at all).
+
+    In ``f"{catalog}.{schema}.model"`` each unknown part is taken to be one name: a catalog or schema name holds no
+    dot.
+    """
+    if value is None:
+        return None
+    return value.count(".") + 1
+
+
+def is_uc_name(value: str | None) -> bool:
+    return name_parts(value) == 3
+
+
+def log_registers_to_uc(facts: ModuleFacts, log: LogModel) -> bool:
+    """Whether a log_model call registers its model to Unity Catalog."""
+    if log.registered_name is None:
+        return False
+    return is_uc_name(log.registered_value) or facts.registry_is_uc(log.call)
+
+
+def module_registers_to_uc(facts: ModuleFacts) -> bool:
+    """``mlflow.register_model`` with a Unity Catalog name (or after ``set_registry_uri("databricks-uc")``)."""
+    return any(is_uc_name(r.value) or facts.registry_is_uc(r.call) for r in facts.registrations)
+
+
+# --- the cluster rules' questions ------------------------------------------------------------------------------------
+
+# Imports that mean a task runs agents. Plain langchain is not one: data jobs use it to split text too.
+AGENT_IMPORTS = ("langgraph", "databricks_langchain", "databricks.agents", "databricks_openai")
+
+
+def model_use_of_task(target: Target, job_path: PathParts, task: YMap) -> ModelUse:
+    job = _job_at(target, job_path)
+    if job is None:
+        return ModelUse()
+    for ref in iter_job_tasks(job_path, job):
+        if ref.task is task:
+            return model_use(target, ref)
+    return ModelUse()
+
+
+def _job_at(target: Target, job_path: PathParts) -> YMap | None:
+    node: object = target.config
+    for part in job_path:
+        node = node.get(part) if isinstance(node, dict) and isinstance(part, str) else None
+    return node if isinstance(node, YMap) else None
+
+
+def model_use(target: Target, ref: TaskRef) -> ModelUse:
+    """What the code of task ``ref`` does with models (empty when the task runs no local Python)."""
+    program = program_for(target, ref)
+    if program is None:
+        return ModelUse()
+    logs = registers = agents = False
+    evidence: list[str] = []
+    for source in (*program.runs, *program.modules):
+        if source.tree is None:
+            continue
+        facts = facts_of(source)
+        for log in facts.log_models:
+            where = source.loc_of(log.call.node)
+            if not logs:
+                evidence.append(f"calls {log.call.name} in {where.file}:{where.line}")
+            logs = True
+            if log_registers_to_uc(facts, log) and not registers:
+                registers = True
+                evidence.append(f"registers the model to Unity Catalog ({where.file}:{where.line})")
+        for registration in facts.registrations:
+            if not registers and (is_uc_name(registration.value) or facts.registry_is_uc(registration.call)):
+                where = source.loc_of(registration.call.node)
+                registers = True
+                evidence.append(f"registers a model to Unity Catalog with mlflow.register_model in {where.file}:{where.line}")
+        for deploy in facts.deploys:
+            if not agents:
+                where = source.loc_of(deploy.node)
+                evidence.append(f"deploys an agent with databricks.agents.deploy in {where.file}:{where.line}")
+            agents = registers = True
+        if not agents:
+            for fact in facts.imports:
+                if fact.guarded:
+                    continue
+                hit = next((n for n in fact.loaded() for p in AGENT_IMPORTS if n == p or n.startswith(p + ".")), None)
+                if hit is not None:
+                    where = source.loc_of(fact.node)
+                    evidence.append(f"imports {hit} in {where.file}:{where.line}")
+                    agents = True
+                    break
+    if not (logs or registers or agents):
+        return ModelUse()
+    return ModelUse(logs, registers, agents, ", ".join(evidence))
+
+
+def code_pip_packages(target: Target, ref: TaskRef) -> list[PipPackage]:
+    """The packages the code of task ``ref`` installs itself (``%pip install`` cells, ``pip install`` subprocesses)."""
+    program = program_for(target, ref)
+    if program is None:
+        return []
+    return [
+        PipPackage(normalise(p.name), p.requirement.text, p.path, p.where)
+        for p in task_installs(target, program).packages
+        if p.rel is not None
+    ]
+
+
+def installed_package_names(installs: TaskInstalls) -> set[str]:
+    return {normalise(p.name) for p in installs.packages}

@@ -1,0 +1,848 @@
+"""Find the Python files a bundle runs and syncs, and read and parse each of them once per run.
+
+Three kinds of file are read:
+
+- scripts (``.py``),
+- notebooks in Databricks source format (``.py`` whose first line is ``# Databricks notebook source``): cells are
+  separated by ``# COMMAND ----------`` and magics are written ``# MAGIC %pip install ...``,
+- Jupyter notebooks (``.ipynb``): the code cells, in order.
+
+Every file becomes one Python text that ``ast`` parses. Magic lines (``%pip``, ``%run``, ``!pip`` ...) are blanked,
+not deleted, so that a ``.py`` file's line numbers stay those of the file. For ``.ipynb`` the Python text holds only
+the code cells; :meth:`PythonSource.loc` maps a position back into the JSON file: the line and column where that
+character of the cell's source is written (inside the ``"source"`` string), so a finding points at the code in the
+notebook file itself.
+
+A file that cannot be read or parsed (a syntax error, a NUL byte, text that is not UTF-8, nesting too deep for the
+parser, a file larger than the size limit, broken notebook JSON) keeps ``tree = None`` and one
+:class:`SourceProblem` at the position of the error; it never raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import io
+import json
+import json.decoder
+import json.scanner
+import os
+import posixpath
+import re
+import tokenize
+import weakref
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from dab_guard.bundle.clusters import TaskRef, iter_job_tasks, iter_jobs
+from dab_guard.bundle.loader import ROOT_NAMES, Bundle
+from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.resolve import Target, is_unknown
+from dab_guard.bundle.yamlread import Limits
+from dab_guard.finding import Loc, PathParts
+
+NOTEBOOK_HEADER = "# Databricks notebook source"
+CELL_SEPARATOR = "# COMMAND ----------"
+MAGIC_PREFIX = "# MAGIC"
+PYTHON_SUFFIXES = (".py", ".ipynb")
+# Folders that are never deployed code (tools' environments and build output), whatever .gitignore says.
+SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "build", "dist", "__pycache__", ".databricks", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+# A cell whose first line is one of these magics is not Python at all.
+_OTHER_LANGUAGE_MAGICS = frozenset({"md", "md-sandbox", "sql", "scala", "r", "sh", "fs", "python3"})
+_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
+_MAGIC_RE = re.compile(r"^\s*([%!])(%?)([A-Za-z_][\w-]*)\s*(.*)$")
+
+_T = TypeVar("_T")
+
+
+# --- per-run caches ----------------------------------------------------------------------------------------------
+
+_PER_OBJECT: dict[tuple[int, str], Any] = {}
+
+
+def per_object(owner: object, kind: str, build: Callable[[], _T]) -> _T:
+    """A value computed once per ``owner`` (a Bundle or a Target), dropped when the owner is.
+
+    Keyed by identity: bundles and targets are mutable dataclasses (not hashable), and each run loads its own.
+    """
+    key = (id(owner), kind)
+    try:
+        return _PER_OBJECT[key]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    value = build()
+    _PER_OBJECT[key] = value
+    weakref.finalize(owner, _PER_OBJECT.pop, key, None)
+    return value
+
+
+# --- positions ---------------------------------------------------------------------------------------------------
+
+
+class SourceKind(enum.Enum):
+    SCRIPT = "script"
+    NOTEBOOK = "notebook"  # Databricks source format
+    IPYNB = "ipynb"
+
+
+@dataclass(frozen=True)
+class Magic:
+    """One magic command of a notebook: ``%pip install x`` is ``Magic(line, "pip", "install x")``."""
+
+    line: int  # line of the Python text (for .py files, of the file)
+    command: str  # pip, conda, run, restart_python, sh ...
+    args: str
+    shell: bool = False  # written ``!pip ...``
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """Why a file could not be parsed, at a position of the file itself (1-based line and column)."""
+
+    message: str
+    line: int
+    col: int
+
+
+class _NotebookLines:
+    """Maps lines of the Python text of an ``.ipynb`` back to the JSON file.
+
+    For each Python line: the offset in the JSON text just after the opening quote of the ``source`` string that
+    holds the line, and how many decoded characters of that string come before the line.
+    """
+
+    def __init__(self, raw: str, starts: list[tuple[int, int]]) -> None:
+        self.raw = raw
+        self.starts = starts
+        self._newlines: list[int] | None = None
+
+    def position(self, line: int, col: int) -> tuple[int, int]:
+        """(line, column) in the JSON file of column ``col`` (1-based, characters) of Python line ``line``."""
+        if not self.starts:
+            return 1, 1
+        index = min(max(line, 1), len(self.starts)) - 1
+        string_start, before = self.starts[index]
+        offset = _raw_offset(self.raw, string_start, before + max(col, 1) - 1)
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self.raw)]
+        number = bisect_right(self._newlines, offset - 1)
+        line_start = self._newlines[number - 1] + 1 if number else 0
+        return number + 1, offset - line_start + 1
+
+
+def _raw_offset(raw: str, start: int, decoded: int) -> int:
+    """The offset in JSON text of decoded character ``decoded`` of the string whose body starts at ``start``."""
+    i, n, end = start, 0, len(raw)
+    while n < decoded and i < end:
+        c = raw[i]
+        if c == '"':
+            break
+        if c == "\\" and i + 1 < end:
+            if raw[i + 1] == "u":
+                code = int(raw[i + 2 : i + 6], 16) if re.fullmatch(r"[0-9a-fA-F]{4}", raw[i + 2 : i + 6]) else 0
+                # A surrogate pair is two escapes but one decoded character.
+                i += 12 if 0xD800 <= code < 0xDC00 and raw[i + 6 : i + 8] == "\\u" else 6
+            else:
+                i += 2
+        else:
+            i += 1
+        n += 1
+    return i
+
+
+class PythonSource:
+    """One file as Python: its text (magics blanked), its tree (None when it does not parse) and its magics."""
+
+    __slots__ = ("_lines", "_notebook", "_shifts", "facts", "kind", "magics", "problem", "rel", "skipped", "text", "tree")
+
+    def __init__(
+        self,
+        rel: str,
+        kind: SourceKind,
+        text: str,
+        tree: ast.Module | None,
+        problem: SourceProblem | None = None,
+        magics: tuple[Magic, ...] = (),
+        notebook: _NotebookLines | None = None,
+        skipped: str | None = None,
+        shifts: dict[int, int] | None = None,
+    ) -> None:
+        self.rel = rel
+        self.kind = kind
+        self.text = text
+        self.tree = tree
+        self.problem = problem
+        self.magics = magics
+        self.skipped = skipped  # why a readable file is not analysed (a notebook in another language)
+        self._notebook = notebook
+        self._shifts = shifts or {}  # columns taken by a "# MAGIC " prefix on lines kept as Python
+        self._lines: list[str] | None = None
+        self.facts: Any = None  # the ModuleFacts of this file, filled in by dab_guard.python.facts
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.kind is not SourceKind.SCRIPT
+
+    def line_text(self, line: int) -> str:
+        if self._lines is None:
+            self._lines = _LINE_SPLIT.split(self.text)
+        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+
+    def loc(self, line: int, col_offset: int = 0) -> Loc:
+        """The file position of Python line ``line``, column ``col_offset`` as ``ast`` gives it (0-based UTF-8 bytes)."""
+        text = self.line_text(line)
+        col = col_offset + 1
+        if col_offset and not text.isascii():
+            col = len(text.encode("utf-8")[:col_offset].decode("utf-8", errors="ignore")) + 1
+        if self._notebook is not None:
+            line, col = self._notebook.position(line, col)
+        elif self._shifts:
+            col += self._shifts.get(line, 0)
+        return Loc(self.rel, line, col)
+
+    def loc_of(self, node: ast.AST) -> Loc:
+        return self.loc(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
+
+
+# --- reading and parsing -----------------------------------------------------------------------------------------
+
+
+def _position_of(data: bytes, index: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, index) + 1
+    start = data.rfind(b"\n", 0, index) + 1
+    return line, len(data[start:index].decode("utf-8", errors="replace")) + 1
+
+
+def parse_source(rel: str, data: bytes) -> PythonSource:
+    """Read ``data`` (the bytes of file ``rel``) as a script, a source-format notebook or an ``.ipynb``."""
+    if rel.lower().endswith(".ipynb"):
+        return _parse_ipynb(rel, data)
+    kind = SourceKind.SCRIPT
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _position_of(data, nul)
+        return PythonSource(rel, kind, "", None, SourceProblem("a NUL byte in a Python file: it cannot be parsed", line, col))
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except SyntaxError as exc:  # a bad coding cookie
+        return PythonSource(rel, kind, "", None, SourceProblem(f"cannot read the file: {exc.msg}", exc.lineno or 1, 1))
+    except UnicodeDecodeError as exc:
+        line, col = _position_of(data, exc.start)
+        return PythonSource(rel, kind, "", None, SourceProblem(f"not {exc.encoding} text (byte {exc.start})", line, col))
+    except LookupError as exc:
+        return PythonSource(rel, kind, "", None, SourceProblem(f"cannot read the file: {exc}", 1, 1))
+    magics: tuple[Magic, ...] = ()
+    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r ")
+    if first == NOTEBOOK_HEADER:
+        kind = SourceKind.NOTEBOOK
+        text, magics, shifts = _blank_source_magics(text)
+        tree, problem = _parse(text, rel)
+        if problem is not None and problem.line in shifts:
+            problem = SourceProblem(problem.message, problem.line, problem.col + shifts[problem.line])
+        return PythonSource(rel, kind, text, tree, problem, magics, shifts=shifts)
+    tree, problem = _parse(text, rel)
+    return PythonSource(rel, kind, text, tree, problem, magics)
+
+
+def _parse(text: str, rel: str, where: Callable[[int, int], tuple[int, int]] | None = None) -> tuple[ast.Module | None, SourceProblem | None]:
+    try:
+        return ast.parse(text, filename=rel), None
+    except SyntaxError as exc:
+        line, col = exc.lineno or 1, exc.offset or 1
+        if where is not None:
+            line, col = where(line, col)
+        return None, SourceProblem(f"Python syntax error: {exc.msg}", line, max(col, 1))
+    except (RecursionError, MemoryError):
+        return None, SourceProblem("Python code nested too deeply to parse", 1, 1)
+    except ValueError as exc:
+        return None, SourceProblem(f"cannot parse the file: {exc}", 1, 1)
+
+
+def _split_magic(line: str) -> tuple[str, str, bool] | None:
+    """``%pip install x`` -> ("pip", "install x", False); ``!pip ...`` -> ("pip", ..., True); None for Python."""
+    match = _MAGIC_RE.match(line)
+    if not match:
+        return None
+    sigil, double, command, args = match.groups()
+    if sigil == "!" and double:
+        return None
+    return command.lower(), args.strip(), sigil == "!"
+
+
+def _join_continued(lines: list[str], i: int, first: str) -> tuple[str, int]:
+    """A magic line ending with a backslash continues on the next line(s); (joined text, index of the last line)."""
+    text = first
+    while text.endswith("\\") and i + 1 < len(lines):
+        i += 1
+        text = text[:-1] + " " + lines[i].strip()
+    return text, i
+
+
+def _blank_source_magics(text: str) -> tuple[str, tuple[Magic, ...], dict[int, int]]:
+    """A source-format notebook with its ``# MAGIC`` lines (and bare ``%``/``!`` lines) blanked, and its magics.
+
+    A cell that opens with a line magic (``%pip install x`` then ``dbutils.library.restartPython()``) is exported
+    with every line behind ``# MAGIC``; its lines that are not magics are Python and run, so they are kept, without
+    the prefix. The third value maps those lines to how many columns the prefix took.
+    """
+    lines = text.split("\n")
+    # What a line says once its "# MAGIC" prefix is taken off (continuations of a magic are MAGIC lines too).
+    contents = [ln[len(MAGIC_PREFIX) :].strip() if ln.startswith(MAGIC_PREFIX) else ln.rstrip("\r") for ln in lines]
+    magics: list[Magic] = []
+    shifts: dict[int, int] = {}
+    cell_language: str | None = None  # the magic that opens the current cell, if it opens with one
+    cell_open = True
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip("\r")
+        if line.startswith(CELL_SEPARATOR) or (i == 0 and line.lstrip("\ufeff") == NOTEBOOK_HEADER):
+            cell_language, cell_open = None, True
+            i += 1
+            continue
+        is_magic_line = line.startswith(MAGIC_PREFIX)
+        content = contents[i].strip() if is_magic_line else line
+        if not content.strip():
+            if is_magic_line:
+                lines[i] = ""
+            i += 1
+            continue
+        # A bare magic must start the line; an indented "%" is Python (a continued expression).
+        parsed = _split_magic(content) if content[:1] in ("%", "!") else None
+        if cell_open:
+            cell_open = False
+            cell_language = parsed[0] if parsed is not None and is_magic_line and not parsed[2] else None
+        if not is_magic_line and parsed is None:
+            i += 1
+            continue
+        if parsed is None and cell_language and cell_language not in _OTHER_LANGUAGE_MAGICS:
+            code = line[len(MAGIC_PREFIX) :]
+            code = code[1:] if code.startswith(" ") else code
+            lines[i] = code
+            shifts[i + 1] = len(line) - len(code)
+            i += 1
+            continue
+        last = i
+        if parsed is not None and cell_language not in _OTHER_LANGUAGE_MAGICS:
+            joined, last = _join_continued(contents, i, content.strip())
+            again = _split_magic(joined) or parsed
+            magics.append(Magic(i + 1, again[0], again[1], again[2]))
+        for k in range(i, last + 1):
+            lines[k] = ""
+        i = last + 1
+    return "\n".join(lines), tuple(magics), shifts
+
+
+class _JsonString(str):
+    """A decoded JSON string that remembers where its body starts in the JSON text."""
+
+    start: int
+
+
+def _load_json_with_offsets(raw: str) -> Any:
+    decoder = json.JSONDecoder()
+
+    def parse_string(s: str, end: int, strict: bool = True) -> tuple[str, int]:
+        value, after = json.decoder.scanstring(s, end, strict)  # type: ignore[attr-defined]
+        located = _JsonString(value)
+        located.start = end
+        return located, after
+
+    decoder.parse_string = parse_string  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder.decode(raw)
+
+
+def _ipynb_language(document: dict[str, Any]) -> str | None:
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    databricks = metadata.get("application/vnd.databricks.v1+notebook")
+    if isinstance(databricks, dict) and isinstance(databricks.get("language"), str):
+        return str(databricks["language"]).lower()
+    for key, field in (("language_info", "name"), ("kernelspec", "language")):
+        section = metadata.get(key)
+        if isinstance(section, dict) and isinstance(section.get(field), str):
+            return str(section[field]).lower()
+    return None
+
+
+def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
+    kind = SourceKind.IPYNB
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _position_of(data, exc.start)
+        return PythonSource(rel, kind, "", None, SourceProblem(f"notebook is not UTF-8 text (byte {exc.start})", line, col))
+    try:
+        document = _load_json_with_offsets(raw)
+    except json.JSONDecodeError as exc:
+        return PythonSource(rel, kind, "", None, SourceProblem(f"notebook is not valid JSON: {exc.msg}", exc.lineno, exc.colno))
+    except (RecursionError, MemoryError):
+        return PythonSource(rel, kind, "", None, SourceProblem("notebook JSON nested too deeply to read", 1, 1))
+    except ValueError as exc:
+        return PythonSource(rel, kind, "", None, SourceProblem(f"notebook is not valid JSON: {exc}", 1, 1))
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        return PythonSource(rel, kind, "", None, SourceProblem("not a notebook: no list of cells", 1, 1))
+    language = _ipynb_language(document)
+    if language is not None and language not in ("python", "python3"):
+        return PythonSource(rel, kind, "", None, skipped=f"a {language} notebook")
+    out: list[str] = []
+    starts: list[tuple[int, int]] = []
+    magics: list[Magic] = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source")
+        pieces = [source] if isinstance(source, str) else source if isinstance(source, list) else []
+        cell_lines: list[tuple[str, int, int]] = []  # (text without newline, string start, decoded offset)
+        for piece in pieces:
+            if not isinstance(piece, str):
+                continue
+            start = getattr(piece, "start", 0)
+            offset = 0
+            for part in piece.splitlines(keepends=True) or [""]:
+                body = part.rstrip("\r\n")
+                cell_lines.append((body, start, offset))
+                offset += len(part)
+        if not cell_lines:
+            continue
+        first = _split_magic(cell_lines[0][0]) if cell_lines[0][0][:1] in ("%", "!") else None
+        whole_cell_magic = first is not None and (first[0] in _OTHER_LANGUAGE_MAGICS or cell_lines[0][0].startswith("%%"))
+        k = 0
+        while k < len(cell_lines):
+            body, start, offset = cell_lines[k]
+            number = len(out) + 1
+            parsed = None if whole_cell_magic else (_split_magic(body) if body[:1] in ("%", "!") else None)
+            if whole_cell_magic:
+                out.append("")
+                starts.append((start, offset))
+            elif parsed:
+                joined, last = _join_continued([c[0] for c in cell_lines], k, body.strip())
+                again = _split_magic(joined) or parsed
+                magics.append(Magic(number, again[0], again[1], again[2]))
+                for j in range(k, last + 1):
+                    out.append("")
+                    starts.append((cell_lines[j][1], cell_lines[j][2]))
+                k = last
+            else:
+                out.append(body)
+                starts.append((start, offset))
+            k += 1
+    text = "\n".join(out) + "\n"
+    mapper = _NotebookLines(raw, starts)
+    tree, problem = _parse(text, rel, mapper.position)
+    return PythonSource(rel, kind, text, tree, problem, tuple(magics), mapper)
+
+
+# --- the per-bundle file cache -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    stamp: tuple[int, int]  # (mtime_ns, size)
+    data: bytes | None
+    source: PythonSource | None = None
+
+
+class SourceCache:
+    """Files of one bundle, each read once and parsed at most once per run (keyed by path, mtime and size)."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.resolved_root = root.resolve()
+        self.max_bytes = max_bytes
+        self._entries: dict[str, _Entry] = {}
+        self._exists: dict[str, bool] = {}
+        self.modules: dict[tuple[tuple[str, ...], str], str | None] = {}  # (search folders, module) -> file
+
+    def is_file(self, rel: str) -> bool:
+        """Whether ``rel`` is a file inside the bundle root (symlinks may not lead out of it)."""
+        known = self._exists.get(rel)
+        if known is not None:
+            return known
+        result = False
+        if rel and not rel.startswith("../") and rel != ".." and not rel.startswith("/"):
+            path = self.root / rel
+            try:
+                if path.is_file():
+                    real = path.resolve()
+                    result = real == self.resolved_root or self.resolved_root in real.parents
+            except (OSError, ValueError):
+                result = False
+        self._exists[rel] = result
+        return result
+
+    def data(self, rel: str) -> bytes | None:
+        """The bytes of file ``rel``; None when missing, outside the root, unreadable or over the size limit."""
+        entry = self._entry(rel)
+        return entry.data if entry is not None else None
+
+    def source(self, rel: str) -> PythonSource | None:
+        """File ``rel`` parsed; None when it is not a file of the bundle. Problems come back inside the source."""
+        entry = self._entry(rel)
+        if entry is None:
+            return None
+        if entry.source is None:
+            if entry.data is None:
+                entry.source = PythonSource(
+                    rel, SourceKind.IPYNB if rel.endswith(".ipynb") else SourceKind.SCRIPT, "", None,
+                    SourceProblem(f"file larger than {self.max_bytes} bytes: not analysed (limits.max-file-bytes)", 1, 1),
+                )
+            else:
+                entry.source = parse_source(rel, entry.data)
+        return entry.source
+
+    def _entry(self, rel: str) -> _Entry | None:
+        if not self.is_file(rel):
+            return None
+        path = self.root / rel
+        try:
+            stat = path.stat()
+        except (OSError, ValueError):
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        entry = self._entries.get(rel)
+        if entry is not None and entry.stamp == stamp:
+            return entry
+        data: bytes | None = None
+        if stat.st_size <= self.max_bytes:
+            try:
+                data = path.read_bytes()
+            except (OSError, ValueError):
+                return None
+        entry = _Entry(stamp, data)
+        self._entries[rel] = entry
+        return entry
+
+
+def cache_for(bundle: Bundle, max_bytes: int | None = None) -> SourceCache:
+    """The file cache of ``bundle`` (one per loaded bundle, so one per run)."""
+    limit = max_bytes if max_bytes is not None else Limits().max_file_bytes
+    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit))
+
+
+# --- entry points ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """The file a task runs: a ``spark_python_task`` script or a ``notebook_task`` notebook."""
+
+    rel: str
+    notebook: bool  # run as a notebook (``__file__`` undefined, magics run)
+    task: TaskRef
+    value_path: PathParts  # the bundle path of ``python_file`` / ``notebook_path``
+
+
+def _job(target: Target, name: str) -> YMap | None:
+    resources = target.config.get("resources")
+    jobs = resources.get("jobs") if isinstance(resources, YMap) else None
+    job = jobs.get(name) if isinstance(jobs, YMap) else None
+    return job if isinstance(job, YMap) else None
+
+
+def task_entry(target: Target, ref: TaskRef, cache: SourceCache | None = None) -> EntryPoint | None:
+    """The local Python file (or notebook) ``ref`` runs, when it is a file of the bundle."""
+    cache = cache or cache_for(target.bundle)
+    job = _job(target, ref.job)
+    has_git_source = job is not None and isinstance(job.get("git_source"), YMap)
+    for task_type, key, notebook in (("spark_python_task", "python_file", False), ("notebook_task", "notebook_path", True)):
+        section = ref.task.get(task_type)
+        if not isinstance(section, YMap):
+            continue
+        value = section.get(key)
+        source = section.get("source")
+        # With git_source on the job a task's paths are in the Git repository unless the task says WORKSPACE.
+        if not isinstance(value, str) or is_unknown(value) or source == "GIT" or (has_git_source and source != "WORKSPACE"):
+            return None
+        path = (*ref.path, task_type, key)
+        local = target.local_path(path, value)
+        if local is None:
+            return None
+        rel = local.as_posix()
+        if not rel.lower().endswith(PYTHON_SUFFIXES) or not cache.is_file(rel):
+            return None
+        return EntryPoint(rel, notebook or rel.lower().endswith(".ipynb"), ref, path)
+    return None
+
+
+def entry_points(target: Target) -> list[EntryPoint]:
+    """Every task of every job that runs a local Python file or notebook, in configuration order."""
+
+    def build() -> list[EntryPoint]:
+        cache = cache_for(target.bundle)
+        found: list[EntryPoint] = []
+        for job_path, job in iter_jobs(target):
+            for ref in iter_job_tasks(job_path, job):
+                entry = task_entry(target, ref, cache)
+                if entry is not None:
+                    found.append(entry)
+        return found
+
+    return per_object(target, "python-entry-points", build)
+
+
+def notebook_file(cache: SourceCache, folder: str, written: str) -> str | None:
+    """The notebook a ``%run`` names (relative to the running notebook's folder, extension optional)."""
+    if not written or written.startswith(("/", "$", "{")) or "://" in written:
+        return None
+    base = posixpath.normpath(posixpath.join(folder, written))
+    if base.startswith("../") or base == "..":
+        return None
+    candidates = [base] if base.lower().endswith(PYTHON_SUFFIXES) else [base + ".py", base + ".ipynb"]
+    for candidate in candidates:
+        if cache.is_file(candidate):
+            return candidate
+    return None
+
+
+def module_file(cache: SourceCache, search: Iterable[str], module: str) -> str | None:
+    """The bundle file that ``import module`` loads, searching the folders ``search`` (relative to the root)."""
+    if not module:
+        return None
+    key = (tuple(search), module)
+    if key in cache.modules:
+        return cache.modules[key]
+    found: str | None = None
+    path = module.replace(".", "/")
+    for folder in key[0]:
+        base = f"{folder}/{path}" if folder not in ("", ".") else path
+        if cache.is_file(base + ".py"):
+            found = base + ".py"
+            break
+        if cache.is_file(base + "/__init__.py"):
+            found = base + "/__init__.py"
+            break
+    cache.modules[key] = found
+    return found
+
+
+# --- files the bundle syncs --------------------------------------------------------------------------------------
+
+
+class _Pattern:
+    """One gitignore pattern, relative to the folder of the file it comes from."""
+
+    __slots__ = ("base", "dir_only", "negated", "regex")
+
+    def __init__(self, base: str, text: str) -> None:
+        self.base = base
+        self.negated = text.startswith("!")
+        if self.negated:
+            text = text[1:]
+        self.dir_only = text.endswith("/")
+        text = text.rstrip("/")
+        anchored = "/" in text
+        text = text.lstrip("/")
+        body = _glob_regex(text)
+        self.regex = re.compile(("" if anchored else r"(?:.*/)?") + body + r"\Z")
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        if self.dir_only and not is_dir:
+            return False
+        if self.base:
+            if not rel.startswith(self.base + "/"):
+                return False
+            rel = rel[len(self.base) + 1 :]
+        return self.regex.match(rel) is not None
+
+
+def _glob_regex(pattern: str) -> str:
+    """gitignore glob -> regex: ``*`` and ``?`` stay within a segment, ``**`` crosses segments."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append(r"(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append(r"/.*")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(r".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append(r"[^/]*")
+        elif c == "?":
+            out.append(r"[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _read_patterns(lines: Iterable[str], base: str) -> list[_Pattern]:
+    patterns: list[_Pattern] = []
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line.endswith("\\ "):
+            line = line.rstrip(" ")
+        if not line or line.startswith("#"):
+            continue
+        patterns.append(_Pattern(base, line))
+    return patterns
+
+
+def _matched(patterns: Iterable[_Pattern], rel: str, is_dir: bool) -> bool | None:
+    """True: ignored; False: re-included by a ``!`` pattern; None: no pattern says anything. Last match wins."""
+    verdict: bool | None = None
+    for pattern in patterns:
+        if pattern.matches(rel, is_dir):
+            verdict = not pattern.negated
+    return verdict
+
+
+def _string_list(value: Any) -> list[str] | None:
+    """The strings of a YAML list; None when an entry is not known offline (a ``${...}`` reference)."""
+    if not isinstance(value, (list, YSeq)):
+        return []
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            continue
+        if is_unknown(item):
+            return None
+        out.append(item)
+    return out
+
+
+def _clean(pattern: str) -> str:
+    """Sync patterns are cleaned the way the CLI cleans them (``./src/*.py`` -> ``src/*.py``)."""
+    cleaned = posixpath.normpath(pattern.replace("\\", "/"))
+    return cleaned + "/" if pattern.endswith("/") and not cleaned.endswith("/") else cleaned
+
+
+def synced_files(target: Target, suffixes: tuple[str, ...] = PYTHON_SUFFIXES, limit: int = 50_000) -> list[str]:
+    """The files with ``suffixes`` that a deploy of ``target`` syncs, relative to the bundle root.
+
+    Follows the CLI: every ``.gitignore`` under the synced paths (deeper files win, ``!`` re-includes), then
+    ``sync.include`` adds files back and ``sync.exclude`` removes them (both gitignore patterns relative to the bundle
+    root). ``.databricks`` is never synced. Folders of tools and builds (``.venv``, ``node_modules``, ``build``,
+    ``dist`` ...) are skipped, and so are folders holding a bundle of their own (a ``databricks.yml``): their code is
+    checked with that bundle. The walk never leaves the bundle root nor follows symlinked folders. With an
+    unresolved reference in ``sync``, nothing is returned (the set cannot be known offline).
+    """
+    if not target.bundle.files:
+        return []  # a resolved configuration with no local bundle: there is no local folder to walk
+    sync = target.config.get("sync")
+    sync = sync if isinstance(sync, YMap) else YMap()
+    include = _string_list(sync.get("include"))
+    exclude = _string_list(sync.get("exclude"))
+    paths = _string_list(sync.get("paths")) if "paths" in sync else ["."]
+    if include is None or exclude is None or paths is None:
+        return []
+    key = f"python-synced:{suffixes}:{tuple(paths)}:{tuple(include)}:{tuple(exclude)}"
+    return per_object(target.bundle, key, lambda: _walk_synced(target.bundle.root_dir, paths, include, exclude, suffixes, limit))
+
+
+def _walk_synced(root: Path, paths: list[str], include: list[str], exclude: list[str], suffixes: tuple[str, ...], limit: int) -> list[str]:
+    include_patterns = _read_patterns((_clean(p) for p in include), "")
+    exclude_patterns = _read_patterns((_clean(p) for p in exclude), "")
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def walk(folder: str, inherited: list[_Pattern], ignored: bool) -> None:
+        if len(found) >= limit:
+            return
+        full = root / folder if folder else root
+        patterns = inherited
+        try:
+            gitignore = (full / ".gitignore").read_text(encoding="utf-8", errors="replace") if (full / ".gitignore").is_file() else None
+        except OSError:
+            gitignore = None
+        if gitignore is not None:
+            patterns = [*inherited, *_read_patterns(gitignore.splitlines(), folder)]
+        try:
+            entries = sorted(os.scandir(full), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            rel = f"{folder}/{entry.name}" if folder else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file(follow_symlinks=True)
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in SKIPPED_DIRS:
+                    continue
+                dir_ignored = ignored or bool(_matched(patterns, rel, True))
+                if dir_ignored and not include_patterns:
+                    continue  # nothing can bring a file of an ignored folder back
+                if _matched(exclude_patterns, rel, True):
+                    continue
+                if any(os.path.isfile(os.path.join(entry.path, name)) for name in ROOT_NAMES):
+                    continue  # another bundle (a fixture, an example, a template): its code is checked with it
+                walk(rel, patterns, dir_ignored)
+            elif is_file and entry.name.lower().endswith(suffixes) and rel not in seen:
+                file_ignored = ignored or bool(_matched(patterns, rel, False))
+                if file_ignored and not _matched(include_patterns, rel, False):
+                    continue
+                if _matched(exclude_patterns, rel, False):
+                    continue
+                if entry.is_symlink():
+                    try:
+                        real = Path(entry.path).resolve()
+                        if root.resolve() not in real.parents:
+                            continue
+                    except OSError:
+                        continue
+                seen.add(rel)
+                found.append(rel)
+                if len(found) >= limit:
+                    return
+
+    for start in paths:
+        folder = posixpath.normpath(start.replace("\\", "/")) if start else "."
+        if folder.startswith("/") or folder == ".." or folder.startswith("../"):
+            continue  # never leave the bundle root
+        folder = "" if folder == "." else folder
+        if folder and not (root / folder).is_dir():
+            continue
+        # .gitignore files of the folders above a sync path still apply to it.
+        inherited: list[_Pattern] = []
+        parts = PurePosixPath(folder).parts if folder else ()
+        for depth in range(len(parts)):
+            above = "/".join(parts[:depth])
+            gitignore = (root / above / ".gitignore") if above else root / ".gitignore"
+            try:
+                if gitignore.is_file():
+                    inherited.extend(_read_patterns(gitignore.read_text(encoding="utf-8", errors="replace").splitlines(), above))
+            except OSError:
+                pass
+        walk(folder, inherited, bool(folder) and bool(_matched(inherited, folder, True)))
+    return found
+
+
+def iter_sources(cache: SourceCache, rels: Iterable[str], wanted: Callable[[bytes], bool] | None = None) -> Iterator[PythonSource]:
+    """The parsed sources of ``rels``; with ``wanted``, only files whose bytes pass it are parsed at all."""
+    for rel in rels:
+        if wanted is not None:
+            data = cache.data(rel)
+            if data is None or not wanted(data):
+                continue
+        source = cache.source(rel)
+        if source is not None:
+            yield source
