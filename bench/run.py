@@ -1,0 +1,162 @@
+"""Time dab-guard against the YAML-parsing floors and whichever peers are installed, side by side.
+
+    python bench/run.py [--jobs 1000] [--big 5000] [--runs 5] [--template]
+
+Every measurement is a fresh process (cold start, as in pre-commit or CI), repeated ``--runs`` times; the median
+is printed with the ratios the performance goals are stated in. Peers (check-jsonschema with dab-guard's schema,
+yamllint, pylint with the databricks-labs-pylint plugin) are timed only when their commands are on PATH or in the
+same environment as this Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+PY = sys.executable
+BIN = Path(PY).parent
+
+FLOOR_LOAD = """
+import sys, yaml, glob
+for f in sorted(glob.glob(sys.argv[1] + '/**/*.yml', recursive=True)):
+    yaml.load(open(f, encoding='utf-8').read(), Loader=yaml.CSafeLoader)
+"""
+FLOOR_COMPOSE = """
+import sys, yaml, glob
+for f in sorted(glob.glob(sys.argv[1] + '/**/*.yml', recursive=True)):
+    yaml.compose(open(f, encoding='utf-8').read(), Loader=yaml.CSafeLoader)
+"""
+OFFLINE_IMPORTS = """
+import sys
+from pathlib import Path
+from dab_guard.cli import main
+import io, contextlib
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["validate", sys.argv[1]])
+print("databricks.sdk" in sys.modules)
+"""
+
+
+def tool(name: str) -> str | None:
+    local = BIN / name
+    if local.exists():
+        return str(local)
+    return shutil.which(name)
+
+
+def timed(cmd: list[str], runs: int, cwd: Path | None = None) -> tuple[float, float]:
+    """Median wall time and peak RSS (MB) of ``runs`` fresh runs of ``cmd``."""
+    times: list[float] = []
+    peak = 0.0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        peak = max(peak, usage.ru_maxrss / 1024)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return statistics.median(times), peak
+
+
+def row(label: str, seconds: float, peak: float | None = None) -> str:
+    mem = f"{peak:7.0f} MB" if peak is not None else ""
+    return f"| {label:<58} | {seconds:8.3f} s | {mem:>10} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--big", type=int, default=5000, help="size of the linearity run (0 to skip)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    dab_guard = tool("dab-guard")
+    if dab_guard is None:
+        sys.exit("dab-guard is not installed in this environment")
+    work = Path(tempfile.mkdtemp(prefix="dab-guard-bench-"))
+    try:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+        print(f"runs per measurement: {args.runs} (median)\n")
+        print(f"| {'work':<58} | {'median':>10} | {'peak RSS':>10} |")
+        print(f"|{'-' * 60}|{'-' * 12}|{'-' * 12}|")
+
+        small = work / "small"
+        generate(small, jobs=3, clusters=1, tasks=3, targets=2)
+        t_import, _ = timed([PY, "-c", "import yaml"], args.runs)
+        t_small, m_small = timed([dab_guard, "validate", str(small)], args.runs)
+        print(row("python -c 'import yaml'", t_import))
+        print(row("dab-guard validate, small bundle (3 jobs)", t_small, m_small))
+
+        big = work / "big"
+        generate(big, jobs=args.jobs, bad=0.1)
+        t_load, _ = timed([PY, "-c", FLOOR_LOAD, str(big)], args.runs)
+        t_compose, _ = timed([PY, "-c", FLOOR_COMPOSE, str(big)], args.runs)
+        t_dg, m_dg = timed([dab_guard, "validate", str(big)], args.runs)
+        print(row(f"CSafeLoader load, no positions ({args.jobs} jobs)", t_load))
+        print(row(f"CSafeLoader compose, with positions ({args.jobs} jobs)", t_compose))
+        print(row(f"dab-guard validate, every offline rule ({args.jobs} jobs)", t_dg, m_dg))
+
+        peers: dict[str, float] = {}
+        check_jsonschema = tool("check-jsonschema")
+        if check_jsonschema:
+            schema = work / "schema.json"
+            schema.write_text(subprocess.run([dab_guard, "schema"], capture_output=True, text=True, check=True).stdout)
+            files = [str(p) for p in sorted(big.rglob("*.yml"))]
+            peers["check-jsonschema (dab-guard's schema)"] = timed([check_jsonschema, "--schemafile", str(schema), *files], args.runs)[0]
+            files_small = [str(p) for p in sorted(small.rglob("*.yml"))]
+            peers["check-jsonschema, small bundle"] = timed([check_jsonschema, "--schemafile", str(schema), *files_small], args.runs)[0]
+        yamllint = tool("yamllint")
+        if yamllint:
+            peers["yamllint"] = timed([yamllint, "-d", "relaxed", str(big)], args.runs)[0]
+        pylint = tool("pylint")
+        if pylint:
+            scripts = [str(p) for p in sorted((big / "src").glob("*.py"))]
+            peers["pylint + databricks-labs-pylint (job scripts)"] = timed(
+                [pylint, "--load-plugins=databricks.labs.pylint.all", "--disable=all", "--enable=databricks", *scripts], 1
+            )[0]
+        for label, seconds in peers.items():
+            print(row(label, seconds))
+
+        t_big = None
+        if args.big:
+            huge = work / "huge"
+            generate(huge, jobs=args.big, bad=0.1)
+            t_big, m_big = timed([dab_guard, "validate", str(huge)], max(1, args.runs // 2))
+            print(row(f"dab-guard validate ({args.big} jobs)", t_big, m_big))
+
+        sdk_imported = subprocess.run([PY, "-c", OFFLINE_IMPORTS, str(small)], capture_output=True, text=True).stdout.strip()
+
+        print("\nGoals:")
+        print(f"- small bundle: {t_small:.3f} s vs 2 x import yaml + 0.1 s = {2 * t_import + 0.1:.3f} s -> {'met' if t_small <= 2 * t_import + 0.1 else 'NOT met'}")
+        if "check-jsonschema, small bundle" in peers:
+            print(f"- small bundle vs check-jsonschema: {peers['check-jsonschema, small bundle'] / t_small:.1f}x faster")
+        print(f"- {args.jobs} jobs: {t_dg / t_compose:.2f}x the compose floor (goal <= 1.5x), {t_dg / t_load:.2f}x the load floor")
+        if "check-jsonschema (dab-guard's schema)" in peers:
+            print(f"- {args.jobs} jobs vs check-jsonschema: {peers['check-jsonschema (dab-guard' + chr(39) + 's schema)'] / t_dg:.1f}x faster (goal >= 3x)")
+        if "pylint + databricks-labs-pylint (job scripts)" in peers:
+            print(f"- job scripts vs pylint: {peers['pylint + databricks-labs-pylint (job scripts)'] / t_dg:.1f}x faster (goal >= 5x; dab-guard's time includes the YAML)")
+        if t_big is not None:
+            print(f"- linearity: {args.big} / {args.jobs} jobs = {t_big / t_dg:.2f}x for {args.big / args.jobs:.0f}x the work (goal <= {5.5 * args.big / 5000:.1f}x); peak {m_big:.0f} MB (goal < 500 MB)")
+        print(f"- offline run imports databricks.sdk: {sdk_imported}")
+        print(json.dumps({"rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
