@@ -11,8 +11,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dab_guard import __version__
+
+if TYPE_CHECKING:
+    from dab_guard.config import Settings
+    from dab_guard.engine import Result
+    from dab_guard.workspace.session import OnlineOptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -35,6 +41,34 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _report(text: str) -> tuple[str, Path]:
+    from dab_guard.formatters import FORMATTERS
+
+    fmt, sep, file = text.partition("=")
+    if not sep or not file:
+        raise argparse.ArgumentTypeError(f"expected FORMAT=FILE, got {text!r}")
+    if fmt not in FORMATTERS:
+        raise argparse.ArgumentTypeError(f"unknown format {fmt!r} (choose from {', '.join(sorted(FORMATTERS))})")
+    return fmt, Path(file)
+
+
+def _add_check_options(parser: argparse.ArgumentParser, formats: list[str]) -> None:
+    """The options of a check, shared by `validate` and `pre-commit`."""
+    parser.add_argument("-t", "--target", action="append", default=[], help="check only this target (repeatable)")
+    parser.add_argument("--var", action="append", type=_var, default=[], metavar="NAME=VALUE", help="set a bundle variable (repeatable)")
+    parser.add_argument("--format", choices=formats, default="text", help="report format (default: text)")
+    parser.add_argument("--select", action="append", type=_csv, default=[], help="only these rule ids, prefixes or names (comma-separated)")
+    parser.add_argument("--ignore", action="append", type=_csv, default=[], help="skip these rule ids, prefixes or names (comma-separated)")
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
+    parser.add_argument("--config", type=Path, help="settings file (default: .dab-guard.toml or pyproject.toml in the bundle root)")
+
+
+def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME", help="~/.databrickscfg profile to use instead of the target's")
+    parser.add_argument("--no-cache", action="store_true", help="ask the workspace again instead of using the facts cached in the last 10 minutes")
+    parser.add_argument("--verbose", action="store_true", help="show databricks-sdk's log lines (credentials masked)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dab_guard.formatters import FORMATTERS
 
@@ -44,14 +78,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a bundle and report findings")
     validate.add_argument("path", nargs="?", type=Path, help="bundle folder or root configuration file (default: walk up from here)")
-    validate.add_argument("-t", "--target", action="append", default=[], help="check only this target (repeatable)")
-    validate.add_argument("--var", action="append", type=_var, default=[], metavar="NAME=VALUE", help="set a bundle variable (repeatable)")
-    validate.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="report format (default: text)")
-    validate.add_argument("--select", action="append", type=_csv, default=[], help="only these rule ids, prefixes or names (comma-separated)")
-    validate.add_argument("--ignore", action="append", type=_csv, default=[], help="skip these rule ids, prefixes or names (comma-separated)")
-    validate.add_argument("--strict", action="store_true", help="warnings fail the run too")
-    validate.add_argument("--config", type=Path, help="settings file (default: .dab-guard.toml or pyproject.toml in the bundle root)")
+    _add_check_options(validate, sorted(FORMATTERS))
+    validate.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout (atomically)")
+    validate.add_argument(
+        "--report", action="append", type=_report, default=[], metavar="FORMAT=FILE", help="also write a report in FORMAT to FILE (repeatable)"
+    )
+    validate.add_argument(
+        "--resolved", metavar="FILE", help="check the output of `databricks bundle validate -o json` (FILE, or - for stdin); PATH is then optional"
+    )
+    validate.add_argument("--online", action="store_true", help="also check against the target's workspace (DG301-DG307; needs databricks-sdk)")
+    _add_workspace_options(validate)
     validate.set_defaults(handler=cmd_validate)
+
+    preflight = sub.add_parser("preflight", help="check (and fix) what the workspace lacks before a deploy")
+    preflight.add_argument("path", nargs="?", type=Path, help="bundle folder or root configuration file (default: walk up from here)")
+    preflight.add_argument("-t", "--target", action="append", default=[], help="check only this target (repeatable)")
+    preflight.add_argument("--var", action="append", type=_var, default=[], metavar="NAME=VALUE", help="set a bundle variable (repeatable)")
+    preflight.add_argument("--config", type=Path, help="settings file (default: .dab-guard.toml or pyproject.toml in the bundle root)")
+    preflight.add_argument("--create-missing-schemas", action="store_true", help="create the Unity Catalog schemas jobs register models to")
+    preflight.add_argument("--yes", action="store_true", help="do not ask before creating")
+    _add_workspace_options(preflight)
+    preflight.set_defaults(handler=cmd_preflight)
+
+    hook = sub.add_parser("pre-commit", help="validate each bundle that holds one of FILES, once (for pre-commit hooks)")
+    hook.add_argument("files", nargs="*", type=Path, metavar="FILES", help="changed files; each maps to the nearest bundle root above it")
+    _add_check_options(hook, sorted(FORMATTERS))
+    hook.set_defaults(handler=cmd_pre_commit)
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.set_defaults(handler=cmd_rules)
@@ -61,26 +113,156 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(handler=cmd_explain)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the bundle configuration")
+    schema.add_argument("--output", type=Path, metavar="FILE", help="write the schema to FILE instead of stdout (atomically)")
     schema.set_defaults(handler=cmd_schema)
+
+    from dab_guard.new import add_new_parser  # `new` lives in its own module; cookiecutter loads only when it runs
+
+    add_new_parser(sub)
     return parser
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dab_guard.bundle.loader import find_root
+    from dab_guard.bundle.loader import BundleError, find_root
     from dab_guard.config import load_settings
     from dab_guard.engine import validate
     from dab_guard.formatters import render
+    from dab_guard.output import write_atomic
 
-    root_dir, _ = find_root(args.path, Path.cwd())
+    resolved = getattr(args, "resolved", None)
+    try:
+        root_dir, _ = find_root(args.path, Path.cwd())
+    except BundleError:
+        if resolved is None or args.path is not None:
+            raise
+        root_dir = Path.cwd()  # --resolved needs no local bundle
     settings = load_settings(root_dir, args.config)
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.strict = settings.strict or args.strict
-    result = validate(args.path, settings=settings, targets=args.target, variables=dict(args.var))
-    color = args.format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(render(args.format, result, color=color))
-    sys.stdout.flush()
+    online_error: Exception | None = None
+    if not getattr(args, "online", False) and (getattr(args, "profile", None) or getattr(args, "no_cache", False)):
+        raise UsageError("--profile and --no-cache only apply with --online")
+    if resolved is not None:
+        if getattr(args, "online", False):
+            raise UsageError("--online cannot be combined with --resolved")
+        result = _validate_resolved(args, resolved, settings)
+    elif getattr(args, "online", False):
+        from dab_guard.workspace.session import validate_online
+
+        result, session = validate_online(
+            args.path, settings=settings, targets=args.target, variables=dict(args.var), options=_online_options(args)
+        )
+        online_error = session.error
+    else:
+        result = validate(args.path, settings=settings, targets=args.target, variables=dict(args.var))
+    output: Path | None = getattr(args, "output", None)
+    color = args.format == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    main_report = render(args.format, result, color=color, strict=settings.strict)
+    # Render every report before writing any, so a failure leaves no mix of old and new files.
+    reports = [(file, render(fmt, result, strict=settings.strict)) for fmt, file in getattr(args, "report", [])]
+    if output is not None:
+        write_atomic(output, main_report)
+    else:
+        sys.stdout.write(main_report)
+        sys.stdout.flush()
+    for file, text in reports:
+        write_atomic(file, text)
+    if online_error is not None:
+        # The offline findings are out; the workspace part could not be done.
+        print(f"dab-guard: {online_error}", file=sys.stderr)
+        return EXIT_USAGE
     return result.exit_code(settings.strict)
+
+
+def _online_options(args: argparse.Namespace) -> OnlineOptions:
+    from dab_guard.workspace.session import OnlineOptions
+
+    return OnlineOptions(profile=args.profile, use_cache=not args.no_cache, verbose=args.verbose)
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from dab_guard.bundle.loader import find_root
+    from dab_guard.config import load_settings
+    from dab_guard.workspace.preflight import preflight
+
+    if args.yes and not args.create_missing_schemas:
+        raise UsageError("--yes only applies with --create-missing-schemas")
+    root_dir, _ = find_root(args.path, Path.cwd())
+    settings = load_settings(root_dir, args.config)
+
+    def confirm(question: str) -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"{question} (no terminal to ask: pass --yes)")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    outcome = preflight(
+        args.path,
+        settings=settings,
+        targets=args.target,
+        variables=dict(args.var),
+        options=_online_options(args),
+        create=args.create_missing_schemas,
+        confirm=confirm,
+        out=sys.stdout,
+    )
+    sys.stdout.flush()
+    if outcome.error is not None:
+        print(f"dab-guard: {outcome.error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_FINDINGS if outcome.missing else EXIT_OK
+
+
+def _validate_resolved(args: argparse.Namespace, source: str, settings: Settings) -> Result:
+    from dab_guard.engine import validate_resolved
+
+    if args.var:
+        raise UsageError("--var has no effect with --resolved: the CLI has already resolved every variable")
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{source}: not UTF-8 text") from None
+    result = validate_resolved(text, source, args.path, settings=settings)
+    if args.target and set(args.target) != set(result.targets):
+        raise UsageError(f"{source} is the resolved configuration of target {result.targets[0]}, not {', '.join(args.target)}")
+    return result
+
+
+def cmd_pre_commit(args: argparse.Namespace) -> int:
+    """Map each file to the nearest bundle root above it and validate every such root once."""
+    from dab_guard.bundle.loader import BundleError
+    from dab_guard.config import ConfigError
+    from dab_guard.hooks import bundle_roots
+
+    worst = EXIT_OK
+    roots = bundle_roots(args.files, Path.cwd())
+    for root in roots:
+        check = build_parser().parse_args(["validate"])  # validate's defaults, then this command's options
+        for key, value in vars(args).items():
+            if key not in ("files", "handler", "command"):
+                setattr(check, key, value)
+        check.path = root
+        if len(roots) > 1 or root.resolve() != Path.cwd().resolve():
+            print(f"dab-guard: bundle {_shown(root)}", flush=True)
+        try:
+            code = cmd_validate(check)
+        except (BundleError, ConfigError, UsageError) as exc:
+            print(f"dab-guard: {exc}", file=sys.stderr)
+            code = EXIT_USAGE
+        worst = max(worst, code)
+    return worst
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -109,9 +291,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from dab_guard.output import write_atomic
     from dab_guard.schema import schema_text
 
-    sys.stdout.write(schema_text())
+    if args.output is not None:
+        write_atomic(args.output, schema_text())
+    else:
+        sys.stdout.write(schema_text())
     return EXIT_OK
 
 
@@ -141,10 +327,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"dab-guard: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # the last resort: a bug in dab-guard still gives one line and a documented status
+        if os.environ.get("DAB_GUARD_DEBUG"):
+            raise
+        print(f"dab-guard: internal error: {_describe(exc)}; set DAB_GUARD_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _describe(exc: BaseException) -> str:
+    """One short line about an unexpected exception, with anything shaped like a credential masked."""
+    from dab_guard.secrets import mask_shapes
+
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return mask_shapes(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 def entry() -> None:
     """Console script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # An output that cannot encode a file name (PYTHONIOENCODING=ascii, a legacy console) gets an escape, not a crash.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         code = main()
     except KeyboardInterrupt:

@@ -6,9 +6,12 @@ import fnmatch
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dab_guard.finding import Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dab_guard.workspace.session import OnlineSession
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,6 +49,8 @@ class Settings:
     cluster_policies: dict[str, str] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
     source: str | None = None  # the file the settings came from
+    # The workspace session of an `--online` run (dab_guard.workspace.session.OnlineSession); None offline.
+    online: OnlineSession | None = field(default=None, repr=False, compare=False)
 
     def rule_enabled(self, rule_id: str, rule_name: str) -> bool:
         if self.select and not _matches(rule_id, rule_name, self.select):
@@ -97,6 +102,8 @@ def _read(path: Path, is_pyproject: bool) -> Settings:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     if is_pyproject:
         table = data.get("tool", {}).get("dab-guard")
         if table is None:

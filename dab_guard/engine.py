@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import os
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dab_guard.bundle.loader import Bundle, BundleError, load_bundle
 from dab_guard.bundle.resolve import Target, resolve_target
-from dab_guard.bundle.yamlread import Limits
+from dab_guard.bundle.resolved import STDIN_NAME, read_resolved, resolved_target, standalone_bundle, target_name
+from dab_guard.bundle.yamlread import Limits, Problem
 from dab_guard.config import Settings
-from dab_guard.finding import Finding, Loc, Report, Severity, format_path
+from dab_guard.finding import Finding, Fix, Loc, Report, Severity, format_path
 from dab_guard.rules.base import Rule
 from dab_guard.rules.registry import ALL_RULES
+from dab_guard.secrets import Masker
 from dab_guard.suppress import is_suppressed, python_suppressions, yaml_suppressions
+
+# Where each rule's documentation is published; a rule's page is this address with ``#<id>`` (``#dg101``).
+RULE_DOCS_URL = "https://github.com/dab-guard/dab-guard/blob/main/docs/rules.md"
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,19 @@ class RuleInfo:
     summary: str
     documentation: str
 
+    @property
+    def help_uri(self) -> str:
+        return f"{RULE_DOCS_URL}#{self.id.lower()}"
+
+
+@dataclass(frozen=True)
+class FoundFix:
+    """The fix a rule offered for a finding in one target (only `dab-guard fix` reads these)."""
+
+    finding: Finding
+    target: str
+    fix: Fix
+
 
 @dataclass
 class Result:
@@ -36,6 +57,7 @@ class Result:
     findings: list[Finding]
     resolved: dict[str, Target] = field(default_factory=dict)
     rules: dict[str, RuleInfo] = field(default_factory=dict)
+    fixes: list[FoundFix] = field(default_factory=list)  # of the findings kept, per target
 
     @property
     def bundle_name(self) -> str | None:
@@ -85,17 +107,108 @@ def validate(
     env: dict[str, str] | None = None,
     extra_rules: Sequence[type[Rule]] = (),
     bundle: Bundle | None = None,
+    lookups: Mapping[str, Mapping[str, str | Problem]] | None = None,
 ) -> Result:
-    """Check the bundle at ``path`` in the chosen targets. Raises BundleError only for unusable input."""
+    """Check the bundle at ``path`` in the chosen targets. Raises BundleError only for unusable input.
+
+    ``lookups`` (target -> variable -> value) carries ``lookup`` variables resolved online, before any rule runs.
+    """
     settings = settings or Settings()
+    with _collector_paused():
+        return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {})
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the bundle is read and checked.
+
+    The loaded tree is large and acyclic; with the collector running, its repeated full scans make a big bundle's
+    load time grow faster than linearly.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validate(
+    path: Path | None,
+    settings: Settings,
+    targets: Sequence[str],
+    variables: dict[str, str] | None,
+    cwd: Path | None,
+    env: dict[str, str] | None,
+    extra_rules: Sequence[type[Rule]],
+    bundle: Bundle | None,
+    lookups: Mapping[str, Mapping[str, str | Problem]],
+) -> Result:
     if bundle is None:
         bundle = load_bundle(path, cwd, limits_from(settings))
     names = choose_targets(bundle, targets)
+    resolved = [resolve_target(bundle, name, variables, env, lookups.get(name)) for name in names]
+    return _check(bundle, resolved, settings, extra_rules)
+
+
+def validate_resolved(
+    text: str,
+    source: str,
+    path: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    extra_rules: Sequence[type[Rule]] = (),
+) -> Result:
+    """Check the CLI's resolved configuration of one target (``databricks bundle validate -o json``).
+
+    ``source`` is the JSON's file name as the user gave it (or ``-``). The local bundle at ``path`` (or found from
+    ``cwd``) gives findings their YAML file:line:col where the same bundle path exists there; it is optional.
+    Raises BundleError for unusable input (not that JSON, a PATH that is not a bundle).
+    """
+    settings = settings or Settings()
+    cwd = cwd or Path.cwd()
+    limits = limits_from(settings)
+    local: Bundle | None = None
+    if path is not None:
+        local = load_bundle(path, cwd, limits)
+    else:
+        try:
+            local = load_bundle(None, cwd, limits)
+        except BundleError:
+            local = None  # no bundle here: the JSON alone is checked
+    root_dir = local.root_dir if local is not None else cwd.resolve()
+    shown = STDIN_NAME if source == "-" else _relative_name(cwd / source, root_dir)
+    config = read_resolved(text, shown, limits)
+    name = target_name(config, shown)
+    local_target = None
+    if local is not None and name in local.target_names():
+        local_target = resolve_target(local, name, None, env)
+    bundle = local if local is not None else standalone_bundle(config, shown, root_dir)
+    with _collector_paused():
+        return _check(bundle, [resolved_target(config, shown, bundle, local_target)], settings, extra_rules)
+
+
+def _relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to the bundle root, as every finding's file is (``../x.json`` when it lies outside)."""
+    absolute = os.path.abspath(path)
+    try:
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    except ValueError:  # another drive on Windows
+        return absolute
+
+
+def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_rules: Sequence[type[Rule]]) -> Result:
+    """Run the rules on each target, locate and deduplicate the findings, then filter and sort them."""
+    names = [target.name for target in checked]
     rules = active_rules(settings, extra_rules)
     by_key: dict[tuple[str, int, int, str, str, Severity, str], list[str]] = {}
+    fixes_by_key: dict[tuple[str, int, int, str, str, Severity, str], list[tuple[str, Fix]]] = {}
     resolved: dict[str, Target] = {}
-    for name in names:
-        target = resolve_target(bundle, name, variables, env)
+    for target in checked:
+        name = target.name
         resolved[name] = target
         for rule in rules:
             for report in rule.check(target):
@@ -104,13 +217,27 @@ def validate(
                 found_in = by_key.setdefault(key, [])
                 if name not in found_in:
                     found_in.append(name)
-    findings = [
-        Finding(file, line, col, rule_id, _name(rule_id, rules), severity, message, path_text, tuple(found_in))
-        for (file, line, col, rule_id, message, severity, path_text), found_in in by_key.items()
+                if report.fix is not None:
+                    fixes_by_key.setdefault(key, []).append((name, report.fix))
+    # The one place every message passes: no report may show a credential, whichever rule wrote the message.
+    redact = Masker.for_bundle(bundle, checked)
+    located: dict[tuple[str, int, int, str, str, Severity, str], Finding] = {}
+    for key, found_in in by_key.items():
+        file, line, col, rule_id, message, severity, path_text = key
+        located[key] = Finding(
+            file, line, col, rule_id, _name(rule_id, rules), severity, redact(message), redact(path_text), tuple(found_in)
+        )
+    findings = sorted(_filter(bundle, located.values(), settings))
+    # Fixes follow their findings through select, ignore and suppression: a suppressed finding is not fixed.
+    kept = {id(finding) for finding in findings}
+    fixes = [
+        FoundFix(finding, name, fix)
+        for key, finding in located.items()
+        if id(finding) in kept
+        for name, fix in fixes_by_key.get(key, ())
     ]
-    findings = sorted(_filter(bundle, findings, settings))
     info = {r.id: RuleInfo(r.id, r.name, r.severity, r.summary, r.documentation()) for r in rules}
-    return Result(bundle, names, findings, resolved, info)
+    return Result(bundle, names, findings, resolved, info, fixes)
 
 
 def _name(rule_id: str, rules: Iterable[Rule]) -> str:
@@ -150,8 +277,19 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     source = bundle.files.get(rel)
     if source is not None:
         return yaml_suppressions(source.text)
+    if rel.endswith(".ipynb"):
+        # A notebook finding points at the JSON line holding the code line, where its `# noqa: DG201` is written.
+        try:
+            text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+        return python_suppressions((n, line) for n, line in enumerate(text.splitlines(), start=1) if "noqa" in line)
     if not rel.endswith(".py"):
-        return {}
+        # Scripts, Makefiles and CI files (DG113) take the same `# dab-guard: ignore[...]` comments as YAML.
+        try:
+            return yaml_suppressions((bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return {}
     try:
         text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
     except OSError:

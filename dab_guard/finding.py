@@ -54,6 +54,39 @@ def format_path(parts: PathParts) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True, order=True)
+class TextEdit:
+    """Replace the text between two positions of a file with ``new_text`` (start == end: an insertion).
+
+    Positions are those of :class:`Loc` (1-based line and column, in characters), on the text of the file as it
+    was read; the end is exclusive. ``basis`` is the SHA-256 of that file's bytes, so an edit is never applied to
+    a file that has changed since.
+    """
+
+    file: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    new_text: str
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How `dab-guard fix` repairs one finding: text edits, described as data and applied by ``dab_guard.fix``.
+
+    ``safe`` fixes make the change the user clearly intended; the others are only suggested (``--unsafe-fixes``).
+    ``anchors`` name the written values the edits change (``key@file:line:col``, ``value@...``,
+    ``var:NAME@...``); a fix is applied only when every use of them, in every target, asks for the same edits.
+    """
+
+    description: str
+    edits: tuple[TextEdit, ...]
+    safe: bool = True
+    anchors: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Report:
     """What a rule yields: a message about a bundle path, or about an explicit source position.
@@ -66,6 +99,7 @@ class Report:
     severity: Severity | None = None  # None: the rule's default
     at: Loc | None = None  # an explicit position (Python files, raw YAML problems)
     on_key: bool = False  # point at the key of the last path element instead of its value
+    fix: Fix | None = None  # the edit that repairs it, when there is one right answer
 
 
 @dataclass(frozen=True, order=True)

@@ -3,6 +3,14 @@
 YAML and Python fixtures carry ``# expect: DG101`` (several ids comma-separated) at the end of the expected line.
 Files that cannot hold a comment (``.ipynb``, ``.json``) are listed in an ``expect.txt`` beside the fixture, a line
 ``path:line RULE`` each.
+
+Rules that need the workspace (``--online``, DG301-DG307) cannot run offline. Their fixtures hold a
+``workspace.json`` that describes what the fake workspace of ``tests/fake_workspace.py`` holds (keys of
+``WorkspaceState``: ``spark_versions``, ``node_types``, ``instance_pools``, ``cluster_policies``,
+``policy_families``, ``clusters``, ``catalogs``, ``schemas``, ``serving_endpoints``, ... shaped like the REST API's
+objects). ``tests/test_fixtures.py`` skips such fixtures; ``tests/test_workspace.py`` runs them with ``--online``
+against that fake workspace and compares findings the same way. A fixture without ``workspace.json`` (DG306 with a
+local policy file) runs offline like any other.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+WORKSPACE_FILE = "workspace.json"
 EXPECT_RE = re.compile(r"#\s*expect:\s*((?:DG\d{3}[\s,]*)+)")
 
 
@@ -17,7 +26,7 @@ def expected_findings(fixture: Path) -> set[tuple[str, str, int]]:
     """(rule, file relative to the fixture, line) for every expectation in ``fixture``."""
     out: set[tuple[str, str, int]] = set()
     for path in sorted(fixture.rglob("*")):
-        if not path.is_file() or path.suffix not in (".yml", ".yaml", ".py", ".json", ".txt", ".sh", ".toml") :
+        if not path.is_file() or (path.suffix not in (".yml", ".yaml", ".py", ".json", ".txt", ".sh", ".toml") and path.name not in ("Makefile", "Jenkinsfile")):
             continue
         rel = path.relative_to(fixture).as_posix()
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -45,3 +54,8 @@ def fixture_rule(fixture: Path) -> str:
 def all_fixtures(root: Path) -> list[Path]:
     """Every fixture: a folder ``<rule>/<good|bad>_<case>`` under ``root``."""
     return sorted(p for p in root.glob("dg*/*") if p.is_dir() and p.name.startswith(("good", "bad")))
+
+
+def is_online(fixture: Path) -> bool:
+    """A fixture that needs the (fake) workspace: it describes one in ``workspace.json``."""
+    return (fixture / WORKSPACE_FILE).is_file()

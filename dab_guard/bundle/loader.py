@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from dab_guard.bundle.located import YMap
-from dab_guard.bundle.merge import merge
+from dab_guard.bundle.merge import merge_into
 from dab_guard.bundle.yamlread import Limits, Problem, YamlDocument, read_yaml
 from dab_guard.finding import Loc, Severity
+from dab_guard.repo import work_tree_root
 
 ROOT_NAMES = ("databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml")
 CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
@@ -75,12 +78,50 @@ def find_root(path: Path | None, cwd: Path) -> tuple[Path, Path]:
     return path.parent, path
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+class Unreadable(Exception):
+    """A file that exists but that dab-guard will not read as YAML text: too large, not text, not a regular file.
+
+    ``line`` and ``column`` point into the file (1-based); ``line`` 0 means the problem is the file as a whole.
+    """
+
+    def __init__(self, message: str, line: int = 0, column: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """The text of the regular file ``path``, at most ``max_bytes`` long; OSError when it cannot be opened.
+
+    The size is checked before anything is read and the read itself is bounded, so a huge file costs nothing. The
+    file is opened without blocking, so a named pipe or a device posing as a ``.yml`` file cannot hang the run.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable("not a regular file")
+        size = info.st_size
+        data = handle.read(max_bytes + 1) if size <= max_bytes else b""
+    if size > max_bytes or len(data) > max_bytes:
+        raise Unreadable(
+            f"YAML too large to check: {max(size, len(data))} bytes, more than {max_bytes}"
+            " (raise max-file-bytes under [tool.dab-guard.limits] to check it)",
+            1,
+        )
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # YAML allows UTF-16 with a byte order mark, and the CLI's YAML reader accepts it.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise Unreadable("not UTF-16 text, although it starts with a UTF-16 byte order mark", 1) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise Unreadable(f"not UTF-8 text: byte 0x{data[exc.start]:02x} is not valid here", line, column) from None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -132,6 +173,13 @@ def _segment_regex(segment: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+MAX_GLOB_PATHS = 100_000  # paths one include pattern may reach; a real bundle has a few hundred files
+
+
+class GlobTooWide(ValueError):
+    """A pattern that reaches more paths than any bundle has: the message is the whole finding."""
+
+
 def go_glob(root: Path, pattern: str) -> list[Path]:
     """Files and folders under ``root`` matching ``pattern`` segment by segment, sorted like Go's filepath.Glob."""
     current = [root]
@@ -140,7 +188,8 @@ def go_glob(root: Path, pattern: str) -> list[Path]:
             continue
         following: list[Path] = []
         if not has_glob(segment):
-            following = [p / segment for p in current if (p / segment).exists() or segment == ".."]
+            # lexists, as Go's Lstat: a broken or looping symbolic link still matches, and is reported when read.
+            following = [p / segment for p in current if os.path.lexists(p / segment) or segment == ".."]
         else:
             regex = _segment_regex(segment)
             for folder in current:
@@ -149,6 +198,9 @@ def go_glob(root: Path, pattern: str) -> list[Path]:
                 except OSError:
                     continue
                 following.extend(folder / name for name in names if regex.match(name))
+                if len(following) > MAX_GLOB_PATHS:
+                    # `*/*/*/...` through folder links to `.` multiplies at every segment: stop, rather than hang.
+                    raise GlobTooWide(f"include '{pattern}' reaches more than {MAX_GLOB_PATHS} paths (a symbolic link to a parent folder?)")
         current = following
         if not current:
             break
@@ -171,16 +223,24 @@ def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = Lim
             problems.append(
                 Problem("DG004", f"several root files ({', '.join(present)}); the Databricks CLI refuses this", Loc(present[1], 1, 1))
             )
-    try:
-        root_text = _read_text(root_path)
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{root_path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     root_rel = _rel(root_path, root_dir)
-    root_doc = _checked_root(read_yaml(root_text, root_rel, limits), root_rel)
+    try:
+        root_text = read_text(root_path, limits.max_file_bytes)
+    except OSError as exc:
+        raise BundleError(f"{root_path}: cannot read: {exc.strerror or exc}") from None
+    except Unreadable as exc:
+        if not exc.line:
+            raise BundleError(f"{root_path}: cannot read: {exc}") from None
+        root_text = ""
+        root_doc = YamlDocument(None, [Problem("DG001", str(exc), Loc(root_rel, exc.line, exc.column))])
+    else:
+        root_doc = _checked_root(read_yaml(root_text, root_rel, limits), root_rel)
     files = {root_rel: SourceFile(root_rel, root_path, root_text, root_doc)}
     problems.extend(root_doc.problems)
     config = root_doc.value if isinstance(root_doc.value, YMap) else YMap()
 
+    resource_index: dict[str, tuple[str, Loc | None]] = {}
+    _index_resources(config, resource_index, None)
     for rel, included in _includes(root_dir, root_rel, config, limits, problems):
         if rel in files:
             continue
@@ -193,8 +253,8 @@ def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = Lim
             problems.append(
                 Problem("DG004", "'include' only works in the root configuration file; it is ignored here", value.key_locs["include"], Severity.WARNING)
             )
-        _check_duplicate_resources(config, value, problems)
-        config = merge(config, value)
+        _index_resources(value, resource_index, problems)
+        merge_into(config, value)
     return Bundle(root_dir, root_rel, files, config, problems)
 
 
@@ -213,6 +273,12 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
         return []  # the schema rule reports the wrong type
     out: list[tuple[str, SourceFile]] = []
     seen: set[str] = {root_rel}
+    seen_real: set[Path] = {(root_dir / root_rel).resolve()}
+    # Includes may leave the bundle folder (`../shared/*.yml`, as the CLI allows) but never the repository that holds
+    # it: a pull request must not make the check read a file elsewhere on the machine, such as a credentials file.
+    repository = work_tree_root(root_dir)
+    boundary = (repository or root_dir).resolve()
+    outside = "repository" if repository else "bundle folder"
     for i, entry in enumerate(entries):
         loc = entries.item_locs[i] if hasattr(entries, "item_locs") else Loc(root_rel, 1, 1)
         loc = loc or Loc(root_rel, 1, 1)
@@ -223,10 +289,14 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
             continue
         try:
             matches = go_glob(root_dir, entry)
+        except GlobTooWide as exc:
+            problems.append(Problem("DG004", str(exc), loc))
+            continue
         except ValueError as exc:
             problems.append(Problem("DG004", f"include '{entry}' is not a valid glob: {exc}", loc))
             continue
-        matches = [m for m in matches if m.is_file()] if has_glob(entry) else matches
+        # Broken or looping symbolic links are kept, to be reported below rather than silently skipped.
+        matches = [m for m in matches if m.is_file() or m.is_symlink()] if has_glob(entry) else matches
         if not matches:
             if has_glob(entry):
                 problems.append(Problem("DG004", f"include '{entry}' matches no file", loc, Severity.WARNING))
@@ -238,6 +308,22 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
             if rel in seen:
                 continue
             seen.add(rel)
+            try:
+                real = match.resolve(strict=True)
+            except FileNotFoundError:
+                problems.append(Problem("DG004", f"include '{entry}': {rel} does not exist (a broken symbolic link?)", loc))
+                continue
+            except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+                problems.append(Problem("DG004", f"include '{entry}': {rel} is a symbolic link loop", loc))
+                continue
+            if not real.is_relative_to(boundary):
+                problems.append(
+                    Problem("DG004", f"include '{entry}' matches {rel}, which lies outside the {outside}; dab-guard does not read it", loc)
+                )
+                continue
+            if real in seen_real:
+                continue  # the same file reached through a symbolic link
+            seen_real.add(real)
             if match.is_dir():
                 problems.append(Problem("DG004", f"include '{entry}' names a folder ({rel}), not a file", loc))
                 continue
@@ -245,9 +331,17 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
                 problems.append(Problem("DG004", f"include '{entry}' matches {rel}, which is not a .yml, .yaml or .json file", loc))
                 continue
             try:
-                text = _read_text(match)
-            except (OSError, ValueError) as exc:
-                problems.append(Problem("DG004", f"cannot read included file {rel}: {getattr(exc, 'strerror', None) or exc}", loc))
+                text = read_text(match, limits.max_file_bytes)
+            except OSError as exc:
+                problems.append(Problem("DG004", f"cannot read included file {rel}: {exc.strerror or exc}", loc))
+                continue
+            except Unreadable as exc:
+                if not exc.line:
+                    problems.append(Problem("DG004", f"cannot read included file {rel}: {exc}", loc))
+                    continue
+                text = ""
+                doc = YamlDocument(None, [Problem("DG001", str(exc), Loc(rel, exc.line, exc.column))])
+                out.append((rel, SourceFile(rel, match, text, doc)))
                 continue
             doc = read_yaml(text, rel, limits)
             if doc.value is not None and not isinstance(doc.value, YMap):
@@ -257,27 +351,29 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
     return out
 
 
-def _check_duplicate_resources(config: YMap, added: YMap, problems: list[Problem]) -> None:
-    """A resource key defined in two files is an error in the CLI (target overrides are not definitions)."""
-    old = config.get("resources")
-    new = added.get("resources")
-    if not isinstance(old, YMap) or not isinstance(new, YMap):
+def _index_resources(
+    added: YMap, index: dict[str, tuple[str, Loc | None]], problems: list[Problem] | None
+) -> None:
+    """Record the resources a file defines; with ``problems``, report those another file defined already.
+
+    The CLI rejects a resource key defined in two files (target overrides are not definitions).
+    """
+    resources = added.get("resources")
+    if not isinstance(resources, YMap):
         return
-    existing: dict[str, tuple[str, Loc | None]] = {}
-    for kind, group in old.items():
-        if isinstance(group, YMap):
-            for name in group:
-                existing[name] = (kind, group.key_locs.get(name))
-    for kind, group in new.items():
+    for kind, group in resources.items():
         if not isinstance(group, YMap):
             continue
         for name in group:
-            if name in existing:
-                first_kind, first = existing[name]
+            loc = group.key_locs.get(name)
+            if name in index and problems is not None:
+                first_kind, first = index[name]
                 where = f" (first defined at {first})" if first else ""
                 problems.append(
-                    Problem("DG005", f"resource '{name}' is defined twice: {first_kind}.{name}{where} and {kind}.{name}", group.key_locs.get(name) or Loc("", 1, 1))
+                    Problem("DG005", f"resource '{name}' is defined twice: {first_kind}.{name}{where} and {kind}.{name}", loc or Loc("", 1, 1))
                 )
+            else:
+                index[name] = (kind, loc)
 
 
 def config_value(config: YMap, *keys: str) -> Any:

@@ -14,7 +14,7 @@ from dab_guard.finding import Loc, PathParts
 class YMap(dict[str, Any]):
     """A mapping with the position of each key and each value."""
 
-    __slots__ = ("key_locs", "val_locs", "notes")
+    __slots__ = ("key_locs", "notes", "val_locs")
 
     def __init__(self) -> None:
         super().__init__()

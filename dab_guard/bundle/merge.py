@@ -41,6 +41,24 @@ def merge(base: Any, override: Any) -> Any:
     return override
 
 
+def merge_into(base: YMap, override: YMap) -> None:
+    """Merge ``override`` into ``base`` in place; for trees the caller owns (the files of one bundle, read once).
+
+    Merging the includes of a large bundle one by one with :func:`merge` would copy the growing tree each time.
+    """
+    for key, value in override.items():
+        if value is None and key in base:
+            continue
+        current = base.get(key)
+        if isinstance(current, YMap) and isinstance(value, YMap):
+            merge_into(current, value)
+        elif isinstance(current, YSeq) and isinstance(value, YSeq):
+            for i, item in enumerate(value):
+                current.add(item, value.item_locs[i], value.note(i))
+        else:
+            copy_entry(base, override, key)
+
+
 def merge_by_key(items: YSeq, key_of: Callable[[Any], str | None]) -> YSeq:
     """Items with the same key merged into the first of them, which keeps its position in the list."""
     result = YSeq()
@@ -74,6 +92,13 @@ def _rebuild(parent: YMap, key: str, value: Any) -> YMap:
     return result
 
 
+def _replace(parent: YMap, changed: dict[str, YMap]) -> YMap:
+    result = YMap()
+    for k in parent:
+        copy_entry(result, parent, k, changed.get(k), use_value=k in changed)
+    return result
+
+
 def merge_named_lists(config: YMap) -> YMap:
     """Merge job clusters, tasks and job parameters by key, and pipeline clusters by label."""
     resources = config.get("resources")
@@ -82,7 +107,7 @@ def merge_named_lists(config: YMap) -> YMap:
     new_resources = resources
     jobs = resources.get("jobs")
     if isinstance(jobs, YMap):
-        new_jobs = jobs
+        changed_jobs: dict[str, YMap] = {}
         for name, job in jobs.items():
             if not isinstance(job, YMap):
                 continue
@@ -96,18 +121,18 @@ def merge_named_lists(config: YMap) -> YMap:
                 if isinstance(items, YSeq) and len(items) > 1:
                     new_job = _rebuild(new_job, field, merge_by_key(items, key_of))
             if new_job is not job:
-                new_jobs = _rebuild(new_jobs, name, new_job)
-        if new_jobs is not jobs:
-            new_resources = _rebuild(new_resources, "jobs", new_jobs)
+                changed_jobs[name] = new_job
+        if changed_jobs:
+            new_resources = _rebuild(new_resources, "jobs", _replace(jobs, changed_jobs))
     pipelines = resources.get("pipelines")
     if isinstance(pipelines, YMap):
-        new_pipelines = pipelines
+        changed_pipelines: dict[str, YMap] = {}
         for name, pipeline in pipelines.items():
             if isinstance(pipeline, YMap) and isinstance(pipeline.get("clusters"), YSeq) and len(pipeline["clusters"]) > 1:
                 clusters = merge_by_key(pipeline["clusters"], _field("label", lower=True, default="default"))
-                new_pipelines = _rebuild(new_pipelines, name, _rebuild(pipeline, "clusters", clusters))
-        if new_pipelines is not pipelines:
-            new_resources = _rebuild(new_resources, "pipelines", new_pipelines)
+                changed_pipelines[name] = _rebuild(pipeline, "clusters", clusters)
+        if changed_pipelines:
+            new_resources = _rebuild(new_resources, "pipelines", _replace(pipelines, changed_pipelines))
     if new_resources is resources:
         return config
     return _rebuild(config, "resources", new_resources)

@@ -10,12 +10,14 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
-from dab_guard.bundle.located import YMap, YSeq, copy_entry, locate
 from dab_guard.bundle.loader import Bundle
+from dab_guard.bundle.located import YMap, YSeq, copy_entry, locate
 from dab_guard.bundle.merge import merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
 from dab_guard.finding import Loc, PathParts
@@ -119,7 +121,15 @@ def apply_target(bundle: Bundle, name: str) -> YMap:
 
 
 class _Resolver:
-    def __init__(self, bundle: Bundle, target_name: str, config: YMap, overrides: dict[str, str], env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        target_name: str,
+        config: YMap,
+        overrides: dict[str, str],
+        env: dict[str, str],
+        lookups: Mapping[str, str | Problem] | None = None,
+    ) -> None:
         self.bundle = bundle
         self.target_name = target_name
         self.config = config
@@ -132,6 +142,7 @@ class _Resolver:
         self.cycles: set[frozenset[str]] = set()
         self.file_overrides = self._overrides_file()
         self._declare_variables()
+        self._apply_lookups(lookups or {})
 
     # --- variables --------------------------------------------------------------------------------------------
 
@@ -139,7 +150,7 @@ class _Resolver:
         path = self.bundle.root_dir / ".databricks" / "bundle" / self.target_name / "variable-overrides.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or nested past what json can read
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -181,10 +192,24 @@ class _Resolver:
                 var.source, var.value, var.value_loc = "--var", self.overrides[name], None
             self.variables[name] = var
 
+    def _apply_lookups(self, lookups: Mapping[str, str | Problem]) -> None:
+        """Values of ``lookup`` variables found online (``--online``): known from here on, source still "lookup".
+
+        A lookup the workspace could not answer with one object arrives as the problem to report instead.
+        """
+        for name, found in lookups.items():
+            var = self.variables.get(name)
+            if var is None or var.source != "lookup":
+                continue
+            if isinstance(found, Problem):
+                self.problems.append(found)
+            else:
+                var.value = found
+
     def variable_value(self, name: str, loc: Loc) -> tuple[bool, Any]:
         """(known, value) of a variable, its own references substituted."""
         var = self.variables[name]
-        if var.source in ("lookup", "none"):
+        if var.source == "none" or (var.source == "lookup" and var.value is None):
             return False, None
         if name in self.resolved:
             return True, self.resolved[name]
@@ -210,7 +235,7 @@ class _Resolver:
 
     def lookup(self, ref: str, loc: Loc) -> tuple[bool, Any, str | None]:
         """(known, value, note) of one reference such as ``var.x`` or ``workspace.root_path``."""
-        parts: list[str | int] = [int(m.group(2)) if m.group(2) else m.group(1) for m in _PART_RE.finditer(ref)]
+        parts = list(_reference_parts(ref))
         head = parts[0]
         if head == "var" or (head == "variables" and len(parts) >= 3 and parts[2] == "value"):
             name = str(parts[1]) if len(parts) > 1 else ""
@@ -271,9 +296,7 @@ class _Resolver:
         self, value: Any, rest: list[str | int], ref: str, loc: Loc, note: str | None, missing_is_unknown: bool = False
     ) -> tuple[bool, Any, str | None]:
         for part in rest:
-            if isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
-                value = value[part]
-            elif isinstance(part, str) and isinstance(value, dict) and part in value:
+            if (isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value)) or (isinstance(part, str) and isinstance(value, dict) and part in value):
                 value = value[part]
             else:
                 if not missing_is_unknown:
@@ -301,25 +324,61 @@ class _Resolver:
         return value
 
     def _substitute_map(self, value: YMap) -> YMap:
-        result = YMap()
+        # Copy on write: a map without references is shared, not copied, so resolving a target costs little.
+        changed: dict[str, tuple[Any, str | None]] | None = None
         for key, item in value.items():
-            loc = value.val_locs.get(key) or value.key_locs.get(key)
-            if isinstance(item, str) and "${" in item:
+            if isinstance(item, str):
+                if "${" not in item:
+                    continue
+                loc = value.val_locs.get(key) or value.key_locs.get(key)
                 new, note = self._substitute_string(item, loc or Loc("", 1, 1))
-                result.put(key, new, value.key_locs.get(key), loc, note or value.note(key))
+            elif isinstance(item, (YMap, YSeq)):
+                new, note = self._substitute_map(item) if isinstance(item, YMap) else self._substitute_seq(item), None
+            elif isinstance(item, (dict, list)):
+                new, note = self.substitute(item, value.val_locs.get(key)), None
             else:
-                copy_entry(result, value, key, self.substitute(item, loc), use_value=True)
+                continue
+            if new is not item:
+                if changed is None:
+                    changed = {}
+                changed[key] = (new, note)
+        if changed is None:
+            return value
+        result = YMap()
+        for key in value:
+            if key in changed:
+                new, note = changed[key]
+                result.put(key, new, value.key_locs.get(key), value.val_locs.get(key), note or value.note(key))
+            else:
+                copy_entry(result, value, key)
         return result
 
     def _substitute_seq(self, value: YSeq) -> YSeq:
+        changed: dict[int, tuple[Any, str | None]] | None = None
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                if "${" not in item:
+                    continue
+                new, note = self._substitute_string(item, value.item_locs[i] or Loc("", 1, 1))
+            elif isinstance(item, YMap):
+                new, note = self._substitute_map(item), None
+            elif isinstance(item, YSeq):
+                new, note = self._substitute_seq(item), None
+            else:
+                continue
+            if new is not item:
+                if changed is None:
+                    changed = {}
+                changed[i] = (new, note)
+        if changed is None:
+            return value
         result = YSeq()
         for i, item in enumerate(value):
-            loc = value.item_locs[i]
-            if isinstance(item, str) and "${" in item:
-                new, note = self._substitute_string(item, loc or Loc("", 1, 1))
-                result.add(new, loc, note or value.note(i))
+            if i in changed:
+                new, note = changed[i]
+                result.add(new, value.item_locs[i], note or value.note(i))
             else:
-                result.add(self.substitute(item, loc), loc, value.note(i))
+                result.add(item, value.item_locs[i], value.note(i))
         return result
 
     def _substitute_string(self, text: str, loc: Loc) -> tuple[Any, str | None]:
@@ -344,7 +403,14 @@ class _Resolver:
                 return "true" if value else "false"
             return "" if value is None else str(value)
 
-        return REFERENCE_RE.sub(replace, text), ("; ".join(notes) or None)
+        new_text = REFERENCE_RE.sub(replace, text)
+        return (text if new_text == text else new_text), ("; ".join(notes) or None)
+
+
+@lru_cache(maxsize=4096)
+def _reference_parts(ref: str) -> tuple[str | int, ...]:
+    """``var.x.a[0]`` -> ``("var", "x", "a", 0)``."""
+    return tuple(int(m.group(2)) if m.group(2) else m.group(1) for m in _PART_RE.finditer(ref))
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -362,10 +428,19 @@ def _did_you_mean(name: str, choices: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def resolve_target(bundle: Bundle, name: str, overrides: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Target:
-    """Target ``name`` merged into the root, every known reference substituted."""
+def resolve_target(
+    bundle: Bundle,
+    name: str,
+    overrides: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    lookups: Mapping[str, str | Problem] | None = None,
+) -> Target:
+    """Target ``name`` merged into the root, every known reference substituted.
+
+    ``lookups`` holds the values of ``lookup`` variables resolved online (or the problem that prevented one).
+    """
     config = apply_target(bundle, name)
-    resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env)
+    resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
     resolved = resolver._substitute_map(config)
     resolved = _apply_cluster_override(resolved)
     return Target(name, bundle, resolved, resolver.variables, resolver.problems)
@@ -379,20 +454,37 @@ def _apply_cluster_override(config: YMap) -> YMap:
     cluster_id = bundle.get("cluster_id") or bundle.get("compute_id")
     if not isinstance(cluster_id, str) or is_unknown(cluster_id) or bundle.get("mode") != "development":
         return config
-    jobs = config.get("resources", {}).get("jobs") if isinstance(config.get("resources"), dict) else None
+    resources = config.get("resources")
+    jobs = resources.get("jobs") if isinstance(resources, YMap) else None
     if not isinstance(jobs, YMap):
         return config
-    for job in jobs.values():
+    loc = bundle.val_locs.get("cluster_id") or bundle.val_locs.get("compute_id")
+    compute_keys = ("job_cluster_key", "new_cluster", "existing_cluster_id", "environment_key")
+    new_jobs = YMap()
+    for name, job in jobs.items():
         tasks = job.get("tasks") if isinstance(job, YMap) else None
-        if not isinstance(tasks, YSeq):
+        if not isinstance(job, YMap) or not isinstance(tasks, YSeq):
+            copy_entry(new_jobs, jobs, name)
             continue
-        for task in tasks:
-            if not isinstance(task, YMap):
-                continue
-            if any(k in task for k in ("job_cluster_key", "new_cluster", "existing_cluster_id", "environment_key")):
-                loc = bundle.val_locs.get("cluster_id") or bundle.val_locs.get("compute_id")
-                for key in ("job_cluster_key", "new_cluster", "environment_key"):
-                    if key in task:
-                        del task[key]
-                task.put("existing_cluster_id", cluster_id, loc, loc, "from the target's cluster_id")
-    return config
+        new_tasks = YSeq()
+        for i, task in enumerate(tasks):
+            if isinstance(task, YMap) and any(k in task for k in compute_keys):
+                new_task = YMap()
+                for key in task:
+                    if key not in compute_keys:
+                        copy_entry(new_task, task, key)
+                new_task.put("existing_cluster_id", cluster_id, loc, loc, "from the target's cluster_id")
+                task = new_task
+            new_tasks.add(task, tasks.item_locs[i], tasks.note(i))
+        new_job = YMap()
+        for key in job:
+            copy_entry(new_job, job, key, new_tasks if key == "tasks" else None, use_value=key == "tasks")
+        copy_entry(new_jobs, jobs, name, new_job, use_value=True)
+    assert isinstance(resources, YMap)
+    new_resources = YMap()
+    for key in resources:
+        copy_entry(new_resources, resources, key, new_jobs if key == "jobs" else None, use_value=key == "jobs")
+    result = YMap()
+    for key in config:
+        copy_entry(result, config, key, new_resources if key == "resources" else None, use_value=key == "resources")
+    return result

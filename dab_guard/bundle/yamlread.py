@@ -48,7 +48,14 @@ class _PyComposeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
 
 
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
 _YAML_TAGS = "tag:yaml.org,2002:"
+# The standard tags a file may carry; anything else (``!Ref``, ``!!python/object/apply:os.system``) is refused.
+_KNOWN_TAGS = frozenset(
+    _YAML_TAGS + kind for kind in ("str", "int", "float", "bool", "null", "timestamp", "binary", "map", "seq", "merge")
+)
 
 _INT_RE = re.compile(r"[-+]?[0-9]+\Z")
 _OCT_RE = re.compile(r"0o[0-7]+\Z")
@@ -101,7 +108,9 @@ class Limits:
     """Bounds that no real bundle reaches, so hostile input costs bounded time and memory."""
 
     max_file_bytes: int = 16 * 1024 * 1024
-    max_nodes: int = 2_000_000  # values produced from one file, aliases expanded
+    # Values produced from one file, aliases expanded. A million is ten times the largest bundle file seen, and keeps
+    # the parsed tree of one file under about a gigabyte.
+    max_nodes: int = 1_000_000
     max_depth: int = 200
 
 
@@ -113,6 +122,10 @@ class Problem:
     message: str
     loc: Loc
     severity: Severity = Severity.ERROR
+
+
+# How a user lifts a limit that a real file reaches.
+_RAISE = " (raise {} under [tool.dab-guard.limits] to check it)"
 
 
 class _LimitHit(Exception):
@@ -146,10 +159,10 @@ class _Converter:
         self.count += 1
         if self.count > self.limits.max_nodes:
             raise _LimitHit(
-                f"more than {self.limits.max_nodes} values after expanding aliases (an alias bomb?)", node
+                f"more than {self.limits.max_nodes} values after expanding aliases (an alias bomb?){_RAISE.format('max-nodes')}", node
             )
         if depth > self.limits.max_depth:
-            raise _LimitHit(f"nesting deeper than {self.limits.max_depth} levels", node)
+            raise _LimitHit(f"nesting deeper than {self.limits.max_depth} levels{_RAISE.format('max-depth')}", node)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, MappingNode):
@@ -164,7 +177,7 @@ class _Converter:
 
     def check_tag(self, node: Node, kind: str) -> None:
         tag = node.tag or ""
-        if tag.startswith(_YAML_TAGS) or tag in ("!", "?"):
+        if tag in _KNOWN_TAGS or tag in ("!", "?"):
             return
         self.problems.append(Problem("DG001", f"unknown tag {tag} (the Databricks CLI rejects custom tags)", self.loc(node)))
 
@@ -172,8 +185,9 @@ class _Converter:
         tag = node.tag
         text = node.value
         if tag == _STR:
-            return resolve_plain(text) if node.style is None else text
-        if not tag.startswith(_YAML_TAGS):
+            # A plain scalar has no style: None from PyYAML's parser, "" from libyaml's.
+            return resolve_plain(text) if not node.style else text
+        if tag not in _KNOWN_TAGS:
             self.check_tag(node, "scalar")
             return text
         kind = tag[len(_YAML_TAGS):]
@@ -196,7 +210,11 @@ class _Converter:
         result = YMap()
         merged: list[tuple[Node, Any]] = []
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None:
+            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style:
+                if merged:
+                    self.problems.append(
+                        Problem("DG005", "a second '<<' merge key in the same mapping (the Databricks CLI crashes on it); merge a list instead: <<: [*a, *b]", self.loc(key_node))
+                    )
                 merged.append((value_node, self.convert(value_node, depth + 1)))
                 continue
             key = self.key(key_node)
@@ -219,9 +237,15 @@ class _Converter:
 
     def key(self, node: Node) -> str | None:
         if isinstance(node, ScalarNode):
-            # Scalar keys are kept as written: the CLI turns a plain key such as 1 or true into its text.
-            if not node.tag.startswith(_YAML_TAGS):
+            if node.tag not in _KNOWN_TAGS:
                 self.check_tag(node, "key")
+                return str(node.value)
+            # The CLI accepts string keys (and a plain null, read as text); a key such as 1, 1.5 or true is an error.
+            typed = resolve_plain(node.value) if node.tag == _STR and not node.style else None
+            if node.tag in (_INT, _FLOAT, _BOOL) or (typed is not None and not isinstance(typed, str)):
+                self.problems.append(
+                    Problem("DG001", f"the key {node.value} is not a string (the Databricks CLI refuses it); quote it", self.loc(node))
+                )
             return str(node.value)
         self.problems.append(Problem("DG001", "mapping keys must be strings", self.loc(node)))
         return None
@@ -256,6 +280,76 @@ def _compose(text: str) -> Node | None:
             dispose()
 
 
+def _node_bound(text: str) -> int:
+    """An upper bound on the number of nodes ``text`` composes to, counted at C speed.
+
+    Every node past the root needs an indicator: a mapping entry ``:`` or ``?`` (two nodes), a block item ``-``, a
+    flow separator ``,`` or a flow opening ``[`` / ``{`` (a collection and its first entry).
+    """
+    indicators = sum(text.count(c) for c in ":?-,[{")
+    return 1 + 3 * indicators
+
+
+def _count_nodes(text: str, cap: int) -> int:
+    """The number of nodes in ``text`` (an alias counts once), stopping past ``cap``; parse errors end the count.
+
+    Only events are produced, one at a time, so a file full of tiny values costs time but no memory.
+    """
+    loader = _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
+    count = 0
+    node_events = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    try:
+        while count <= cap and loader.check_event():
+            if isinstance(loader.get_event(), node_events):
+                count += 1
+    except (yaml.YAMLError, RecursionError):
+        pass
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose is not None:
+            dispose()
+    return count
+
+
+def _alias_problem(root: Node, limits: Limits) -> tuple[str, Node] | None:
+    """Why the node graph cannot be expanded (an alias cycle, or too many values once aliases are expanded).
+
+    The composer shares one node per anchor, so "billion laughs" is a small graph; its expanded size is summed
+    bottom-up, once per distinct node, without building anything. Iterative: the graph can be deep.
+    """
+    cap = limits.max_nodes
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path from the root
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children: list[Node]
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = min(cap + 1, 1 + sum(sizes[id(c)] for c in children))
+            if sizes[key] > cap:
+                message = f"more than {cap} values after expanding aliases (an alias bomb?){_RAISE.format('max-nodes')}"
+                return f"YAML too large to check: {message}", node
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return "an alias refers to a value that contains it (a cycle)", child
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return None
+
+
 def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
     """Parse ``text`` (the contents of ``file``) into located values and problems; never raises on bad input."""
     if text.startswith("\ufeff"):
@@ -263,6 +357,12 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         return YamlDocument(None, [Problem("DG001", "the file contains a NUL byte; it is not YAML text", Loc(file, line, 1))])
+    if len(text) > limits.max_file_bytes:
+        return YamlDocument(None, [Problem("DG001", f"YAML too large to check: more than {limits.max_file_bytes} bytes{_RAISE.format('max-file-bytes')}", Loc(file, 1, 1))])
+    # Composing builds every node at once; count them first when the text could hold more than the limit allows.
+    if _node_bound(text) > limits.max_nodes and _count_nodes(text, limits.max_nodes) > limits.max_nodes:
+        message = f"YAML too large to check: more than {limits.max_nodes} values{_RAISE.format('max-nodes')}"
+        return YamlDocument(None, [Problem("DG001", message, Loc(file, 1, 1))])
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -271,6 +371,8 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
         what = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             what = f"{exc.context}: {exc.problem}" if "while" not in exc.context else f"{exc.problem} ({exc.context})"
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            what += "; YAML cannot be indented with tabs"
         return YamlDocument(None, [Problem("DG001", f"invalid YAML: {what}", loc)])
     except yaml.YAMLError as exc:
         return YamlDocument(None, [Problem("DG001", f"invalid YAML: {_one_line(str(exc))}", Loc(file, 1, 1))])
@@ -279,6 +381,11 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
     if node is None:
         return YamlDocument(None, [])
     converter = _Converter(file, text, limits)
+    if "&" in text:  # no anchor, no alias
+        expansion = _alias_problem(node, limits)
+        if expansion is not None:
+            message, at = expansion
+            return YamlDocument(None, [Problem("DG001", message, converter.loc(at))])
     try:
         value = converter.convert(node, 0)
     except _LimitHit as exc:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dab_guard.finding import Severity
+from collections.abc import Iterator
+
+from dab_guard.bundle.resolve import Target
+from dab_guard.finding import Report, Severity
 from dab_guard.rules.base import ProblemRule
 
 
@@ -10,11 +13,13 @@ class YamlSyntax(ProblemRule):
     """
     ## What it does
     Reports YAML that cannot be read: syntax errors, custom tags such as `!Ref`, keys that are not strings, files
-    that are not UTF-8 text, and files past dab-guard's size, nesting or alias-expansion limits.
+    that are not UTF-8 text, and files past dab-guard's size, nesting or alias-expansion limits. Also reports a
+    Python file a job runs (its script or notebook, `%run` notebooks, imported bundle modules, code models) that
+    cannot be parsed: a syntax error, a NUL byte, broken notebook JSON, nesting too deep, a file over the size limit.
 
     ## Why it matters
     The Databricks CLI refuses such a file before doing anything else, and a half-read file hides every other
-    mistake in it.
+    mistake in it. A Python file that does not parse fails the job run after the cluster has started.
 
     ## Example
     ```yaml
@@ -35,6 +40,13 @@ class YamlSyntax(ProblemRule):
     summary = "YAML (or Python) that cannot be parsed"
     source = "The Databricks CLI reads bundle files with go-yaml v3 and rejects unknown tags."
 
+    def check(self, target: Target) -> Iterator[Report]:
+        yield from super().check(target)
+        # Python files a job runs that cannot be parsed (syntax errors, NUL bytes, broken notebook JSON).
+        from dab_guard.python.program import max_file_bytes, syntax_reports
+
+        yield from syntax_reports(target, max_file_bytes(self.settings))
+
 
 class Include(ProblemRule):
     """
@@ -42,7 +54,9 @@ class Include(ProblemRule):
     Checks the `include` list of the root configuration: absolute paths, entries that match nothing, matches that are
     not `.yml`, `.yaml` or `.json` files, and `include` written in an included file (which the CLI ignores). Also
     reports a folder that holds more than one root file (`databricks.yml`, `databricks.yaml`, `bundle.yml`,
-    `bundle.yaml`).
+    `bundle.yaml`), and matches dab-guard does not read: a file outside the git work tree that holds the bundle (or
+    outside the bundle folder when there is no git), also through a symbolic link; broken or looping symbolic links;
+    folders, named pipes and devices; files it cannot read.
 
     ## Why it matters
     A mistyped include silently drops every job defined in the files it was meant to match; the deploy then
