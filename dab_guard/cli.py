@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from dab_guard import __version__
 
@@ -69,10 +69,18 @@ def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="show databricks-sdk's log lines (credentials masked)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line on stderr (exit 2) like any other unusable input; the
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dab_guard.formatters import FORMATTERS
 
-    parser = argparse.ArgumentParser(prog="dab-guard", description="Check Databricks Asset Bundles before they deploy.")
+    parser = _Parser(prog="dab-guard", description="Check Databricks Asset Bundles before they deploy.")
     parser.add_argument("--version", action="version", version=f"dab-guard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -88,7 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--online", action="store_true", help="also check against the target's workspace (DG301-DG307; needs databricks-sdk)")
     _add_workspace_options(validate)
+    validate.add_argument("--fix", action="store_true", help="apply the safe fixes first (as `dab-guard fix`), then report what remains")
+    validate.add_argument("--unsafe-fixes", action="store_true", help="with --fix: apply the suggested fixes too")
     validate.set_defaults(handler=cmd_validate)
+
+    fix = sub.add_parser("fix", help="fix the findings that have one right answer, then report what remains")
+    fix.add_argument("path", nargs="?", type=Path, help="bundle folder or root configuration file (default: walk up from here)")
+    _add_check_options(fix, sorted(FORMATTERS))
+    fix.add_argument("--diff", action="store_true", help="print the fixes as a unified diff and change nothing (exit 1 when there are some)")
+    fix.add_argument("--unsafe-fixes", action="store_true", help="apply the suggested fixes too")
+    fix.set_defaults(handler=cmd_fix, fix=True)
 
     preflight = sub.add_parser("preflight", help="check (and fix) what the workspace lacks before a deploy")
     preflight.add_argument("path", nargs="?", type=Path, help="bundle folder or root configuration file (default: walk up from here)")
@@ -124,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from dab_guard.bundle.loader import BundleError, find_root
-    from dab_guard.config import load_settings
+    from dab_guard.config import check_selectors, load_settings
     from dab_guard.engine import validate
     from dab_guard.formatters import render
     from dab_guard.output import write_atomic
 
+    check_selectors([s for group in args.select for s in group], "--select")
+    check_selectors([s for group in args.ignore for s in group], "--ignore")
+    _check_report_files(getattr(args, "output", None), [file for _, file in getattr(args, "report", [])])
     resolved = getattr(args, "resolved", None)
     try:
         root_dir, _ = find_root(args.path, Path.cwd())
@@ -140,6 +160,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.strict = settings.strict or args.strict
+    if getattr(args, "fix", False) or getattr(args, "unsafe_fixes", False):
+        _apply_fixes(args, settings, resolved)
     online_error: Exception | None = None
     if not getattr(args, "online", False) and (getattr(args, "profile", None) or getattr(args, "no_cache", False)):
         raise UsageError("--profile and --no-cache only apply with --online")
@@ -157,15 +179,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         result = validate(args.path, settings=settings, targets=args.target, variables=dict(args.var))
     output: Path | None = getattr(args, "output", None)
-    color = args.format == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # NO_COLOR set to anything but the empty string turns colour off (no-color.org).
+    color = args.format == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     main_report = render(args.format, result, color=color, strict=settings.strict)
     # Render every report before writing any, so a failure leaves no mix of old and new files.
     reports = [(file, render(fmt, result, strict=settings.strict)) for fmt, file in getattr(args, "report", [])]
     if output is not None:
         write_atomic(output, main_report)
     else:
-        sys.stdout.write(main_report)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(main_report)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head -1`): the --report files and the exit status still count.
+            _discard_stdout()
     for file, text in reports:
         write_atomic(file, text)
     if online_error is not None:
@@ -173,6 +200,49 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"dab-guard: {online_error}", file=sys.stderr)
         return EXIT_USAGE
     return result.exit_code(settings.strict)
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    """`validate --fix`, or with --diff the changes it would make (exit 1 when there are some)."""
+    if not args.diff:
+        return cmd_validate(args)
+    from dab_guard.bundle.loader import find_root
+    from dab_guard.config import load_settings
+    from dab_guard.fix import describe_suggested, run_fix, unified_diff
+
+    root_dir, _ = find_root(args.path, Path.cwd())
+    settings = load_settings(root_dir, args.config)
+    settings.select.extend(s for group in args.select for s in group)
+    settings.ignore.extend(s for group in args.ignore for s in group)
+    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes, write=False)
+    sys.stdout.write(unified_diff(outcome.plan.changes))
+    sys.stdout.flush()
+    for line in (*outcome.plan.messages, *describe_suggested(outcome.plan)):
+        print(f"dab-guard: {line}", file=sys.stderr)
+    return EXIT_FINDINGS if outcome.plan.changes else EXIT_OK
+
+
+def _apply_fixes(args: argparse.Namespace, settings: Settings, resolved: str | None) -> None:
+    """The fix step of `fix` and `validate --fix`: write the fixes, say what happened on stderr."""
+    from dab_guard.fix import run_fix
+
+    if not getattr(args, "fix", False):
+        raise UsageError("--unsafe-fixes only applies with --fix")
+    if resolved is not None:
+        raise UsageError("--fix cannot be combined with --resolved: the resolved JSON is not where values are written")
+    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes)
+    for line in (*outcome.plan.messages, *outcome.summary()):
+        print(f"dab-guard: {line}", file=sys.stderr)
+
+
+def _check_report_files(output: Path | None, reports: list[Path]) -> None:
+    """Two reports written to one file would leave only the last: refuse before anything runs."""
+    seen: set[str] = set()
+    for file in (*([output] if output is not None else []), *reports):
+        key = os.path.normcase(os.path.realpath(file))
+        if key in seen:
+            raise UsageError(f"{file}: two reports would be written to the same file")
+        seen.add(key)
 
 
 def _online_options(args: argparse.Namespace) -> OnlineOptions:
@@ -285,7 +355,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             if rule.source:
                 print(f"\n## Comes from\n{rule.source}")
             if rule.fix:
-                print(f"\n## Automatic fix\n{rule.fix}")
+                how = "`dab-guard fix` applies it" if rule.fix == "safe" else "`dab-guard fix --unsafe-fixes` applies it"
+                print(f"\n## Automatic fix\n{rule.fix}: {how} (see Fix above for what it changes)")
             return EXIT_OK
     raise UsageError(f"unknown rule {wanted!r} (see `dab-guard rules`)")
 
@@ -320,9 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("dab-guard: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader went away (`| head`): stop quietly.
+        _discard_stdout()
         return EXIT_OK
     except OSError as exc:
         print(f"dab-guard: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
@@ -332,6 +402,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"dab-guard: internal error: {_describe(exc)}; set DAB_GUARD_DEBUG=1 for details", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _discard_stdout() -> None:
+    """Send what is left for stdout to the null device, so that Python does not complain at exit."""
+    try:
+        stdout = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (an embedding program's stream): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stdout)
+    os.close(devnull)
 
 
 def _describe(exc: BaseException) -> str:

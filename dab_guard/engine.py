@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import gc
 import io
 import os
@@ -22,8 +23,19 @@ from dab_guard.rules.registry import ALL_RULES
 from dab_guard.secrets import Masker
 from dab_guard.suppress import is_suppressed, python_suppressions, yaml_suppressions
 
-# Where each rule's documentation is published; a rule's page is this address with ``#<id>`` (``#dg101``).
+# Where each rule's documentation is published: docs/rules.md of this repository, generated from the rules by
+# scripts/generate_rule_docs.py (tests/test_rule_docs.py fails when it is stale). Each rule has a heading there whose
+# anchor is ``rule_anchor(id)``.
 RULE_DOCS_URL = "https://github.com/dab-guard/dab-guard/blob/main/docs/rules.md"
+
+
+def rule_anchor(rule_id: str) -> str:
+    """The anchor of a rule's section in the rules page: ``DG101`` -> ``dg101``."""
+    return rule_id.lower()
+
+
+def rule_help_uri(rule_id: str) -> str:
+    return f"{RULE_DOCS_URL}#{rule_anchor(rule_id)}"
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class RuleInfo:
 
     @property
     def help_uri(self) -> str:
-        return f"{RULE_DOCS_URL}#{self.id.lower()}"
+        return rule_help_uri(self.id)
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ def limits_from(settings: Settings) -> Limits:
         max_file_bytes=settings.limits.get("max-file-bytes", defaults.max_file_bytes),
         max_nodes=settings.limits.get("max-nodes", defaults.max_nodes),
         max_depth=settings.limits.get("max-depth", defaults.max_depth),
+        max_python_bytes=settings.limits.get("max-python-bytes", defaults.max_python_bytes),
     )
 
 
@@ -97,6 +110,22 @@ def choose_targets(bundle: Bundle, wanted: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def check_variable_options(bundle: Bundle, variables: Mapping[str, str] | None) -> None:
+    """Each ``--var`` names a declared variable that is not complex, or the CLI refuses the command (exit 2)."""
+    if not variables or any(problem.rule == "DG001" for problem in bundle.problems):
+        return  # a file that could not be read may be the one that declares it
+    declared = bundle.config.get("variables")
+    declared = declared if isinstance(declared, dict) else {}
+    for name in variables:
+        if name not in declared:
+            close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise BundleError(f"--var {name}=...: the bundle declares no variable '{name}'{hint}")
+        definition = declared[name]
+        if isinstance(definition, dict) and definition.get("type") == "complex":
+            raise BundleError(f"--var {name}=...: '{name}' is a complex variable, which the Databricks CLI does not take from --var")
+
+
 def validate(
     path: Path | None,
     *,
@@ -108,13 +137,17 @@ def validate(
     extra_rules: Sequence[type[Rule]] = (),
     bundle: Bundle | None = None,
     lookups: Mapping[str, Mapping[str, str | Problem]] | None = None,
+    fixes: bool = False,
 ) -> Result:
     """Check the bundle at ``path`` in the chosen targets. Raises BundleError only for unusable input.
 
     ``lookups`` (target -> variable -> value) carries ``lookup`` variables resolved online, before any rule runs.
+    With ``fixes``, rules also work out how to fix their findings (``Result.fixes``, for `dab-guard fix`).
     """
+    from dab_guard.edits import collecting_fixes
+
     settings = settings or Settings()
-    with _collector_paused():
+    with _collector_paused(), collecting_fixes(fixes):
         return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {})
 
 
@@ -148,6 +181,7 @@ def _validate(
     if bundle is None:
         bundle = load_bundle(path, cwd, limits_from(settings))
     names = choose_targets(bundle, targets)
+    check_variable_options(bundle, variables)
     resolved = [resolve_target(bundle, name, variables, env, lookups.get(name)) for name in names]
     return _check(bundle, resolved, settings, extra_rules)
 
@@ -186,7 +220,7 @@ def validate_resolved(
     local_target = None
     if local is not None and name in local.target_names():
         local_target = resolve_target(local, name, None, env)
-    bundle = local if local is not None else standalone_bundle(config, shown, root_dir)
+    bundle = local if local is not None else standalone_bundle(config, shown, root_dir, limits)
     with _collector_paused():
         return _check(bundle, [resolved_target(config, shown, bundle, local_target)], settings, extra_rules)
 

@@ -11,6 +11,7 @@ Python analysis of ``dab_guard.python`` adds what it finds in entry scripts and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -19,8 +20,18 @@ from dab_guard.bundle.clusters import ClusterKind, ClusterSpec, TaskRef, iter_cl
 from dab_guard.bundle.libraries import PipPackage, task_pip_packages
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
-from dab_guard.bundle.runtime import RuntimeKey
-from dab_guard.finding import Report, Severity
+from dab_guard.bundle.runtime import SCALA_213_ONLY_FROM, RuntimeKey
+from dab_guard.edits import (
+    NewEntry,
+    add_entries,
+    add_to_value,
+    mapping_key,
+    remove_entry,
+    replace_string,
+    sibling_key,
+    written_value,
+)
+from dab_guard.finding import Fix, Report, Severity
 from dab_guard.rules.base import Rule
 
 # --- facts about the code a task runs ------------------------------------------------------------------------------
@@ -146,6 +157,11 @@ class AccessMode(Rule):
     ## Fix
     Add `data_security_mode: SINGLE_USER` to the cluster (and `single_user_name` if the job should not run as its
     owner).
+
+    `dab-guard fix` adds `data_security_mode: SINGLE_USER` as a new line of a block-style cluster that needs
+    dedicated access and has no mode and no policy (safe). Replacing a mode that is written (`USER_ISOLATION`,
+    `DATA_SECURITY_MODE_AUTO`, ...) or adding one beside a cluster policy is only suggested (`--unsafe-fixes`).
+    Clusters that do not need dedicated access get no fix: shared access may be what they are for.
     """
 
     id = "DG101"
@@ -153,6 +169,7 @@ class AccessMode(Rule):
     severity = Severity.ERROR
     summary = "ML and model-registering clusters without dedicated (SINGLE_USER) access mode"
     source = "Guide, 'Unity Catalog Requires SINGLE_USER Access Mode' (4) and the pre-job checklist."
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for cluster in iter_clusters(target):
@@ -183,12 +200,14 @@ class AccessMode(Rule):
                         "SINGLE_USER, Unity Catalog calls fail with PERMISSION_DENIED: set data_security_mode: SINGLE_USER",
                         cluster.at("data_security_mode"),
                         Severity.WARNING,
+                        fix=_add_dedicated_mode(target, cluster, safe=False),
                     )
                 else:
                     yield Report(
                         f"{cluster.describe()} {why} but sets no data_security_mode: Unity Catalog calls such as "
                         "mlflow.register_model fail with PERMISSION_DENIED; set data_security_mode: SINGLE_USER",
                         cluster.at("data_security_mode"),
+                        fix=_add_dedicated_mode(target, cluster, safe=True),
                     )
             elif mode == AUTO_MODE:
                 yield Report(
@@ -196,6 +215,7 @@ class AccessMode(Rule):
                     "Unity Catalog model registration needs dedicated access: say SINGLE_USER",
                     cluster.at("data_security_mode"),
                     Severity.INFO,
+                    fix=_replace_mode(target, cluster),
                 )
             elif mode not in DEDICATED_MODES:
                 reason = _wrong_mode_reason(mode)
@@ -203,6 +223,7 @@ class AccessMode(Rule):
                     yield Report(
                         f"data_security_mode {mode} is {reason}; {cluster.describe()} {why}: use SINGLE_USER",
                         cluster.at("data_security_mode"),
+                        fix=_replace_mode(target, cluster),
                     )
 
     @staticmethod
@@ -217,6 +238,27 @@ class AccessMode(Rule):
         if use is not None and use.registers_to_uc:
             return f"runs task '{use.task.key}', which {use.evidence}"
         return None
+
+
+def _add_dedicated_mode(target: Target, cluster: ClusterSpec, safe: bool) -> Fix | None:
+    """``data_security_mode: SINGLE_USER`` as a new line of the mapping that makes the cluster ML (the one holding
+    ``spark_version`` or ``use_ml_runtime``, so a target's override gets it, not every target), block style only."""
+    reason = "use_ml_runtime" if cluster.get("use_ml_runtime") is True else "spark_version" if cluster.runtime and cluster.runtime.ml else None
+    where = cluster.spec.key_locs.get(reason) if reason else None
+    where = where or mapping_key(cluster.spec)
+    change = add_entries(target.bundle, where, [("data_security_mode", "SINGLE_USER")], flow=False) if where else None
+    if change is None:
+        return None
+    return Fix("add data_security_mode: SINGLE_USER", (change.edit,), safe=safe, anchors=change.anchors)
+
+
+def _replace_mode(target: Target, cluster: ClusterSpec) -> Fix | None:
+    """The written access mode replaced by SINGLE_USER: the user chose it, so this is only suggested."""
+    written = written_value(target, cluster.spec, "data_security_mode")
+    edit = replace_string(target.bundle, written.loc, "SINGLE_USER") if written else None
+    if written is None or edit is None:
+        return None
+    return Fix("data_security_mode: SINGLE_USER", (edit,), safe=False, anchors=(written.anchor,))
 
 
 # --- DG102 --------------------------------------------------------------------------------------------------------
@@ -244,6 +286,11 @@ class SparkVersion(Rule):
     ## Fix
     Use the key the message gives (`16.4.x-cpu-ml-scala2.12`), or pick one from
     `databricks clusters spark-versions | grep cpu-ml`.
+
+    `dab-guard fix` writes the corrected key where the value is written (a target override, a variable's value),
+    keeping its quotes. It is safe when the key keeps every part the user wrote and only gains `-cpu-` before
+    `-ml-`, moves to Scala 2.13 on Databricks Runtime 17 or later, is lower-cased or has its parts reordered; any
+    other correction (a missing Scala version, display-name words, `16.4` for `16.4.x`) is only suggested.
     """
 
     id = "DG102"
@@ -253,6 +300,7 @@ class SparkVersion(Rule):
     source = (
         "Guide, 'Standard Job Cluster Configuration' (-cpu- in the key) and troubleshooting 'Invalid spark version'."
     )
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for cluster in iter_clusters(target):
@@ -261,7 +309,35 @@ class SparkVersion(Rule):
             runtime = cluster.runtime
             if runtime is None or runtime.valid:
                 continue
-            yield Report(spark_version_message(runtime), cluster.at("spark_version"))
+            yield Report(spark_version_message(runtime), cluster.at("spark_version"), fix=_corrected_key(target, cluster, runtime))
+
+
+def _corrected_key(target: Target, cluster: ClusterSpec, runtime: RuntimeKey) -> Fix | None:
+    if runtime.corrected is None:
+        return None
+    written = written_value(target, cluster.spec, "spark_version")
+    edit = replace_string(target.bundle, written.loc, runtime.corrected) if written else None
+    if written is None or edit is None:
+        return None
+    return Fix(f"spark_version: {runtime.corrected}", (edit,), safe=_keeps_every_part(runtime), anchors=(written.anchor,))
+
+
+def _keeps_every_part(runtime: RuntimeKey) -> bool:
+    """Whether the correction only adds ``cpu`` to an ML key, moves Scala to 2.13 where only 2.13 exists, lower-cases
+    or reorders: nothing the user wrote is dropped and nothing is guessed."""
+    corrected = runtime.corrected
+    tokens = [t for t in re.split(r"[\s_\-]+", runtime.text.strip().lower()) if t]
+    if corrected is None or not tokens or runtime.scala is None or runtime.channel is not None:
+        return False
+    fixed = corrected.split("-")
+    if tokens[0] != fixed[0]:
+        return False  # the release itself changed (16.4 -> 16.4.x)
+    expected = [t for t in tokens if not t.startswith("scala")] + [f"scala{runtime.scala}"]
+    if runtime.ml and not (runtime.cpu or runtime.gpu):
+        expected.append("cpu")
+    if runtime.major is not None and runtime.major >= SCALA_213_ONLY_FROM:
+        expected = [t if not t.startswith("scala") else "scala2.13" for t in expected]
+    return sorted(expected) == sorted(fixed)
 
 
 def spark_version_message(runtime: RuntimeKey) -> str:
@@ -360,8 +436,11 @@ class Runtime(Rule):
                         Severity.WARNING,
                     )
             if runtime.valid and runtime.lts is False:
+                # A snapshot of 18.x is no 18.x release: name the build, not a version the message calls LTS.
+                build = {"snapshot": "a snapshot build", "rc": "a release candidate"}.get(runtime.channel or "")
+                what = f"'{runtime.text}' is {build}," if build else f"Databricks Runtime {runtime.describe()} is"
                 yield Report(
-                    f"Databricks Runtime {runtime.describe()} is not a long-term-support release (LTS: 14.3, 15.4, "
+                    f"{what} not a long-term-support release (LTS: 14.3, 15.4, "
                     "16.4, 17.3, 18.x): it leaves support within months; pin an LTS release for jobs",
                     where,
                     Severity.INFO,
@@ -401,6 +480,10 @@ class Pool(Rule):
     ## Fix
     Keep `instance_pool_id` and remove `node_type_id` / `driver_node_type_id` (use `driver_instance_pool_id` for a
     different driver); add `instance_pool_id` next to `driver_instance_pool_id`.
+
+    `dab-guard fix` deletes the `node_type_id` / `driver_node_type_id` line (with its end-of-line comment), which is
+    what recent CLIs already do at deploy time (safe). It leaves the key alone in a flow mapping, on a `- ` line,
+    and where deleting a target's override would bring back a node type written for every target.
     """
 
     id = "DG104"
@@ -410,6 +493,7 @@ class Pool(Rule):
     source = (
         "Guide, 'Standard Job Cluster Configuration' (speed optimisation with instance_pool_id); Jobs API pool rules."
     )
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for cluster in iter_clusters(target):
@@ -420,6 +504,7 @@ class Pool(Rule):
                         "pool; the API refuses both ('node_type_id cannot be supplied when an instance pool ID is "
                         "provided') and recent CLIs silently drop node_type_id: remove it",
                         cluster.at("node_type_id"),
+                        fix=_remove_key(target, cluster, "node_type_id"),
                     )
                 if cluster.has("driver_node_type_id"):
                     yield Report(
@@ -427,6 +512,7 @@ class Pool(Rule):
                         "comes from the pool too; remove driver_node_type_id, or give the driver its own pool with "
                         "driver_instance_pool_id",
                         cluster.at("driver_node_type_id"),
+                        fix=_remove_key(target, cluster, "driver_node_type_id"),
                     )
             elif cluster.has("driver_instance_pool_id") and cluster.policy_id is None:
                 yield Report(
@@ -434,6 +520,36 @@ class Pool(Rule):
                     "needs workers from a pool ('Worker must use a pool if driver uses a pool'); add instance_pool_id",
                     cluster.at("driver_instance_pool_id"),
                 )
+
+
+def _remove_key(target: Target, cluster: ClusterSpec, key: str) -> Fix | None:
+    """The line of ``key`` deleted, unless the same key is also written for every target (deleting a target's
+    override would bring that value back)."""
+    key_loc = cluster.spec.key_locs.get(key)
+    change = remove_entry(target.bundle, key_loc) if key_loc else None
+    if change is None:
+        return None
+    untargeted = _untargeted_spec(target, cluster)
+    if untargeted is not None and key in untargeted and untargeted.key_locs.get(key) != key_loc:
+        return None
+    return Fix(f"remove {key}", (change.edit,), anchors=change.anchors)
+
+
+def _untargeted_spec(target: Target, cluster: ClusterSpec) -> YMap | None:
+    """The same cluster in the configuration without any target applied (None when no such cluster is there)."""
+    from dab_guard.bundle.resolve import apply_target
+    from dab_guard.python.sources import per_object
+
+    bundle = target.bundle
+    node: Any = per_object(bundle, "untargeted-config", lambda: apply_target(bundle, "\x00"))
+    for part in cluster.path:
+        if isinstance(part, str) and isinstance(node, YMap):
+            node = node.get(part)
+        elif isinstance(part, int) and isinstance(node, YSeq) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node if isinstance(node, YMap) else None
 
 
 # --- DG105 --------------------------------------------------------------------------------------------------------
@@ -514,6 +630,11 @@ class SingleNode(Rule):
     ## Fix
     Add the three settings of the guide's single-node template, or use `kind: CLASSIC_PREVIEW` with
     `is_single_node: true`, or give the cluster workers.
+
+    For `num_workers: 0`, `dab-guard fix` adds the missing settings (safe): into the cluster's `spark_conf` and
+    `custom_tags` when they exist (block or flow style), or as new `spark_conf:` / `custom_tags:` blocks. It changes
+    no value that is written (a `spark.master` that is not `local[...]` stays for you to decide), and has no fix for
+    a cluster without a size or with a bad autoscale range, where the intended size is unknown.
     """
 
     id = "DG106"
@@ -521,13 +642,14 @@ class SingleNode(Rule):
     severity = Severity.ERROR
     summary = "incomplete single-node clusters, job clusters with no size, bad autoscale ranges"
     source = "Guide, 'Standard Job Cluster Configuration' (num_workers 0 with spark.master, profile and ResourceClass)."
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for cluster in iter_clusters(target):
             yield from self._autoscale(cluster)
             if cluster.kind is ClusterKind.PIPELINE or cluster.single_node_new_way:
                 continue
-            yield from self._size(cluster)
+            yield from self._size(target, cluster)
 
     @staticmethod
     def _autoscale(cluster: ClusterSpec) -> Iterator[Report]:
@@ -541,7 +663,7 @@ class SingleNode(Rule):
                 cluster.at("autoscale", "min_workers"),
             )
 
-    def _size(self, cluster: ClusterSpec) -> Iterator[Report]:
+    def _size(self, target: Target, cluster: ClusterSpec) -> Iterator[Report]:
         workers = cluster.get("num_workers")
         autoscale = cluster.get("autoscale")
         if is_unknown(workers):
@@ -583,6 +705,7 @@ class SingleNode(Rule):
                     f"num_workers: 0 on {cluster.describe()} without {_and_list(missing)}: a single-node cluster needs "
                     f"all three (or kind: CLASSIC_PREVIEW with is_single_node: true){hint}",
                     cluster.at("num_workers"),
+                    fix=_add_single_node(target, cluster, conf),
                 )
 
 
@@ -606,6 +729,51 @@ def _single_node_settings(cluster: ClusterSpec) -> dict[str, Any] | None:
     if any(is_unknown(v) for v in values.values()):
         return None
     return values
+
+
+# The guide's single-node settings as YAML text: (map, key, value, the key in ``_single_node_settings``).
+_SINGLE_NODE_ENTRIES = (
+    ("spark_conf", "spark.master", '"local[*]"', "master"),
+    ("spark_conf", "spark.databricks.cluster.profile", SINGLE_NODE_PROFILE, "profile"),
+    ("custom_tags", "ResourceClass", "SingleNode", "resource_class"),
+)
+
+
+def _add_single_node(target: Target, cluster: ClusterSpec, conf: dict[str, Any]) -> Fix | None:
+    """The missing single-node settings added beside ``num_workers: 0``, where it is written (into the
+    ``spark_conf`` / ``custom_tags`` there, or as new ones that merge with those written elsewhere).
+
+    Only settings that are not written at all are added; a written value that is wrong stays for the user.
+    """
+    missing = _missing_single_node(conf)
+    wanted: dict[str, list[NewEntry]] = {}
+    for section, key, text, name in _SINGLE_NODE_ENTRIES:
+        if not any(m.startswith(f"{section}.{key}:") for m in missing):
+            continue
+        if conf[name] is not None or (cluster.get(section) is not None and not isinstance(cluster.get(section), YMap)):
+            return None  # written, but not what a single-node cluster needs: the user decides
+        wanted.setdefault(section, []).append((key, text))
+    workers = cluster.spec.key_locs.get("num_workers")
+    if not wanted or workers is None:
+        return None
+    changes = []
+    new_sections: list[NewEntry] = []
+    for section, entries in wanted.items():
+        written = sibling_key(target.bundle, workers, section)
+        if written is None:
+            new_sections.append((section, entries))
+            continue
+        changes.append(add_to_value(target.bundle, written, entries))
+    if new_sections:
+        changes.append(add_entries(target.bundle, workers, new_sections, flow=False))
+    if any(change is None for change in changes):
+        return None
+    added = ", ".join(f"{section}.{key}" for section, entries in wanted.items() for key, _ in entries)
+    return Fix(
+        f"add {added}",
+        tuple(change.edit for change in changes if change),
+        anchors=tuple(anchor for change in changes if change for anchor in change.anchors),
+    )
 
 
 def _missing_single_node(conf: dict[str, Any]) -> list[str]:

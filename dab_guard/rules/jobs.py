@@ -16,7 +16,8 @@ from typing import Any
 
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
-from dab_guard.finding import PathParts, Report, Severity
+from dab_guard.edits import add_to_value, replace_scalar, written_value
+from dab_guard.finding import Fix, PathParts, Report, Severity
 from dab_guard.rules.base import Rule
 
 # --- shared helpers ----------------------------------------------------------------------------------------------
@@ -603,6 +604,9 @@ class Queue(Rule):
 
     ## Fix
     Set `queue: {enabled: true}` (or remove the `queue` section), or raise `max_concurrent_runs` if runs may overlap.
+
+    `dab-guard fix --unsafe-fixes` sets `enabled: true` where `enabled` is written (or adds it to the `queue`
+    mapping). Only suggested: switching queueing off may have been deliberate.
     """
 
     id = "DG108"
@@ -613,6 +617,7 @@ class Queue(Rule):
         "Guide troubleshooting: MAX_CONCURRENT_RUNS_REACHED when a previous run is still active; the CLI enables "
         "queueing for jobs without a queue section (bundle/config/mutator/default_queueing.go)."
     )
+    fix = "suggested"
 
     def check(self, target: Target) -> Iterator[Report]:
         for name, job in resources_of(target, "jobs"):
@@ -631,7 +636,23 @@ class Queue(Rule):
                 "MAX_CONCURRENT_RUNS_REACHED instead of waiting; set queue.enabled: true",
                 (*base, "enabled") if "enabled" in queue else base,
                 on_key="enabled" not in queue,
+                fix=self._enable_queue(target, job, queue),
             )
+
+    @staticmethod
+    def _enable_queue(target: Target, job: YMap, queue: YMap) -> Fix | None:
+        anchors: tuple[str, ...]
+        if "enabled" in queue:
+            written = written_value(target, queue, "enabled")
+            edit = replace_scalar(target.bundle, written.loc, "true") if written else None
+            anchors = (written.anchor,) if written else ()
+        else:
+            where = job.key_locs.get("queue")
+            change = add_to_value(target.bundle, where, [("enabled", "true")]) if where else None
+            edit, anchors = (change.edit, change.anchors) if change else (None, ())
+        if edit is None:
+            return None
+        return Fix("set queue.enabled: true", (edit,), safe=False, anchors=anchors)
 
     @staticmethod
     def _max_runs(target: Target, job: YMap) -> int | None:

@@ -8,6 +8,7 @@ against dab-guard's schema, and so is the target's own entry under ``targets`` f
 from __future__ import annotations
 
 import difflib
+import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any
 from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, locate
 from dab_guard.bundle.resolve import Target, target_section
-from dab_guard.finding import Loc, Report, Severity
+from dab_guard.edits import rename_key
+from dab_guard.finding import Fix, Loc, Report, Severity
 from dab_guard.rules.base import ProblemRule, Rule
 from dab_guard.schema.validate import SchemaChecker, SchemaIssue, checker
 
@@ -220,6 +222,9 @@ class UnknownField(Rule):
 
     ## Fix
     Correct the key (dab-guard suggests the closest one) or remove it.
+
+    `dab-guard fix --unsafe-fixes` renames the key to the suggested one, where it is written. Only suggested: the
+    closest known key is a guess, and the key may belong to a newer CLI than dab-guard's schema.
     """
 
     id = "DG003"
@@ -227,8 +232,25 @@ class UnknownField(Rule):
     severity = Severity.WARNING
     summary = "keys the bundle configuration does not know, with a did-you-mean"
     source = "The Databricks CLI warns 'unknown field' and ignores the key."
+    fix = "suggested"
 
     def check(self, target: Target) -> Iterator[Report]:
         for item in schema_issues(target):
             if item.issue.kind == "unknown":
-                yield Report(item.issue.message, path=item.issue.path, at=item.at, on_key=True)
+                yield Report(item.issue.message, path=item.issue.path, at=item.at, on_key=True, fix=_rename(target, item))
+
+
+_DID_YOU_MEAN = re.compile(r"\(did you mean '([^']+)'\?\)")
+
+
+def _rename(target: Target, item: _Located) -> Fix | None:
+    """The unknown key renamed to the one the message suggests (suggested only)."""
+    match = _DID_YOU_MEAN.search(item.issue.message)
+    old = item.issue.path[-1] if item.issue.path else None
+    loc = item.at or target.locate(item.issue.path, on_key=True)[0]
+    if match is None or not isinstance(old, str) or loc is None:
+        return None
+    change = rename_key(target.bundle, loc, old, match.group(1))
+    if change is None:
+        return None
+    return Fix(f"rename {old} to {match.group(1)}", (change.edit,), safe=False, anchors=change.anchors)
