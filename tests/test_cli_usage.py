@@ -51,6 +51,9 @@ def test_options_in_every_spelling() -> None:
         ("databricks workspace import /Users/a/x --file x.py --language PYTHON", "x.py"),
         ("databricks workspace import /Users/a/x --file=x.py --language=python", "x.py"),
         ("databricks workspace import -l PYTHON x.py /Users/a/x", "x.py"),  # the legacy CLI's argument order
+        # The workspace path may end in .py too: the message names the local file.
+        ("databricks workspace import /Shared/x.py --file src/x.py --language PYTHON", "src/x.py"),
+        ("databricks workspace import /Shared/x.py --file src/x.ipynb --language PYTHON", None),
         ("databricks workspace import /Users/a/x --file x.py --language PYTHON --format SOURCE", "x.py"),
         ("databricks workspace import /Users/a/x --file x.py --language PYTHON --format AUTO", None),
         ("databricks workspace import /Users/a/x --file x.sql --language SQL", None),

@@ -169,6 +169,28 @@ def test_github_escapes_data_and_properties(tmp_path: Path) -> None:
     assert out == "::error file=res/a%2Cb%3Ac%25.yml,line=3,col=7,title=DG101 access-mode::50%25 of%0D%0Aclusters: a, b"
 
 
+def test_github_output_cannot_be_made_to_issue_other_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Target names and values are the bundle author's: a line break in them must not start a command of its own.
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "databricks.yml").write_text(
+        'bundle:\n  name: "b\\n::add-mask::x"\n'
+        'targets:\n  "dev\\n::warning file=x.yml::injected":\n    default: true\n'
+        "resources:\n  jobs:\n    j:\n      name: j\n      tasks:\n"
+        '        - task_key: "t\\n::error file=evil.yml::pwned"\n'
+        "          new_cluster:\n"
+        '            spark_version: "16.4.x-ml\\n::error::injected"\n'
+        "            node_type_id: i3.xlarge\n            num_workers: 1\n"
+        "          notebook_task:\n            notebook_path: ./nb\n",
+        encoding="utf-8",
+    )
+    _, out = _run(capsys, "validate", str(bundle), "--format", "github")
+    lines = out.splitlines()
+    assert len(lines) > 2
+    assert all(COMMAND_RE.match(line) for line in lines[:-1]), out
+    assert lines[-1].startswith("dab-guard: ") and "%0A::warning" in lines[-1]
+
+
 # --- JUnit -----------------------------------------------------------------------------------------------------
 
 
@@ -234,6 +256,19 @@ def test_output_replaces_a_file_whole_and_leaves_nothing_on_error(tmp_path: Path
     assert list(target.iterdir()) == [] and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     code = main(["validate", str(bundle), "--output", str(tmp_path / "missing" / "r.txt")])
     assert code == 2 and "missing" in capsys.readouterr().err
+
+
+def test_two_reports_to_one_file_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = _repo_with(FIXTURES / "dg004" / "bad_includes", tmp_path)
+    same = tmp_path / "report.out"
+    for argv in (
+        ["--report", f"sarif={same}", "--report", f"junit={tmp_path / '.' / 'report.out'}"],
+        ["--output", str(same), "--report", f"json={same}"],
+    ):
+        assert main(["validate", str(bundle), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "same file" in err
+        assert not same.exists(), "nothing is written when the options conflict"
 
 
 def test_report_option_is_checked(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ import yaml
 
 from dab_guard.bundle.loader import load_bundle
 from dab_guard.hooks import bundle_roots
+from dab_guard.rules.cli_usage import kind_of
+from dab_guard.rules.jobs import NOTEBOOK_EXTENSIONS
 from tests.conftest import CORPUS, FIXTURES, ROOT
 
 HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
@@ -45,10 +49,27 @@ def test_files_pattern_selects_every_bundle_file_of_the_fixtures() -> None:
         if not path.is_file():
             continue
         rel = path.relative_to(ROOT).as_posix()
-        relevant = path.suffix in (".yml", ".yaml", ".json", ".py", ".ipynb", ".sh") or path.name == "Makefile"
+        relevant = path.suffix in (".yml", ".yaml", ".json", ".py", ".ipynb", ".sql", ".sh") or path.name == "Makefile"
         if relevant:
             assert _selected(hook, rel), rel
     for rel in ("README.md", "docs/guide.rst", "notes/readme.txt", "LICENSE", "src/app.js"):
+        assert not _selected(hook, rel), rel
+
+
+def test_files_pattern_selects_what_the_rules_read() -> None:
+    # Each kind of file a rule reads: a change to it (or a rename that leaves a path dangling) can change findings.
+    hook = _hook()
+    layout = [
+        "bundles/ml/src/nb.sql", "bundles/ml/src/nb.scala", "bundles/ml/src/nb.r", "bundles/ml/src/requirements.txt",
+        "bundles/ml/requirements-dev.txt", "Jenkinsfile", "ci/Jenkinsfile.deploy", "build.mk", "makefile", "GNUmakefile",
+        "scripts/deploy.bash", "scripts/deploy.zsh", "scripts/deploy.ksh", ".gitlab-ci.yml", "azure-pipelines.yml",
+        ".github/workflows/deploy.yml", "bundles/ml/.dab-guard.toml", "bundles/ml/pyproject.toml",
+    ]  # fmt: skip
+    for rel in layout:
+        assert _selected(hook, rel), rel
+        kind = kind_of(PurePosixPath(rel))
+        assert kind is not None or rel.endswith((".toml", ".txt")) or rel.endswith(NOTEBOOK_EXTENSIONS), rel
+    for rel in ("docs/notes.txt", "src/app.js", "README.rst", "data/table.csv"):
         assert not _selected(hook, rel), rel
 
 
@@ -110,6 +131,36 @@ def test_hook_validates_each_affected_bundle_once_and_fails_on_errors(tmp_path: 
     assert result.stdout.count("dab-guard: bundle bundles/clean") == 1
     assert "DG004" in result.stdout and "resources/missing.yml" in result.stdout
     assert "\x1b[" not in result.stdout, "no colour when not on a terminal"
+
+
+def test_hook_on_the_files_git_stages(tmp_path: Path) -> None:
+    # As pre-commit picks them: `git diff --staged --name-only` of a real repository, with a commit in between so
+    # that only the files of the broken bundle are staged the second time.
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not available")
+    repo = tmp_path / "repo"
+    _sample_repository(repo)
+    shutil.rmtree(repo / ".git")  # a real repository instead of the bare marker
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+    def run_git(*argv: str) -> str:
+        done = subprocess.run([git, *argv], cwd=repo, env=env, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout
+
+    run_git("init", "-q")
+    (repo / "bundles" / "broken" / "resources" / "missing.yml").write_text("resources: {}\n", encoding="utf-8")
+    run_git("add", "-A")
+    run_git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "sample")
+    (repo / "bundles" / "broken" / "resources" / "missing.yml").unlink()  # the include now matches nothing
+    (repo / "bundles" / "broken" / "src" / "task.py").write_text("print('changed')\n", encoding="utf-8")
+    run_git("add", "-A")
+    staged = run_git("diff", "--staged", "--name-only", "--no-ext-diff", "-z", "--diff-filter=ACMRTUXB").split("\0")
+    staged = [name for name in staged if name]
+    assert staged == ["bundles/broken/src/task.py"], "a deleted file is not passed: its bundle is found from the others"
+    result = _run_hook(repo, staged)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "DG004" in result.stdout and "clean" not in result.stdout
 
 
 def test_hook_passes_when_only_clean_bundles_changed(tmp_path: Path) -> None:

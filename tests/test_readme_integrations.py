@@ -75,6 +75,39 @@ def test_pre_commit_snippet_uses_the_published_hook() -> None:
         _parses([*entry[1:], *hook.get("args", []), "databricks.yml"])
 
 
+def test_pre_commit_snippet_runs_as_pre_commit_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    config = yaml.safe_load(_snippet("pre-commit", "yaml"))
+    published = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    (hook,) = config["repos"][0]["hooks"]
+    entry = shlex.split(published[hook["id"]]["entry"])
+    (tmp_path / ".git").mkdir()
+    bundle = tmp_path / "bundles" / "ml"
+    bundle.mkdir(parents=True)
+    # Only a warning (DG110: no workspace named): the snippet's args decide whether it fails the commit.
+    (bundle / "databricks.yml").write_text("bundle:\n  name: ml\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = main([*entry[1:], *hook.get("args", []), "bundles/ml/databricks.yml"])
+    out = capsys.readouterr().out
+    assert "DG110" in out
+    assert code == (1 if "--strict" in hook.get("args", []) else 0)
+
+
+def test_action_snippet_runs_the_action_steps(tmp_path: Path) -> None:
+    from tests.test_action import _run_step, _validate_env
+
+    workflow = yaml.safe_load(_snippet("GitHub Action", "yaml"))
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    (ours,) = [step for step in steps if str(step.get("uses", "")).startswith("dab-guard/dab-guard@")]
+    repo = tmp_path / "workspace"
+    (repo / ".git").mkdir(parents=True)
+    shutil.copytree(FIXTURES / "dg004" / "bad_includes", repo / ours["with"].get("path", "."), dirs_exist_ok=True)
+    result, outputs = _run_step("Validate", _validate_env(**{k.replace("-", "_"): str(v) for k, v in ours["with"].items()}), repo, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs["exit-code"] == "1", "the bundle has errors: the action's last step fails the job"
+    if ours["with"].get("format") == "sarif":
+        assert json.loads(Path(outputs["sarif-file"]).read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
 def test_action_snippet_uses_declared_inputs_and_values() -> None:
     workflow = yaml.safe_load(_snippet("GitHub Action", "yaml"))
     action: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))

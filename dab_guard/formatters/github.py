@@ -43,8 +43,11 @@ def render(result: Result, **_: object) -> str:
     lines = [annotation(f, paths.relative(f.file), several) for f in result.findings]
     counts = result.summary()
     name = result.bundle_name or result.bundle.root_dir.name
-    lines.append(
+    # A plain log line, but one built from names the bundle chose: escaped too, so that no line break in a target
+    # name can start a workflow command of its own.
+    summary = (
         f"dab-guard: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
         f"(bundle {name}, targets {', '.join(result.targets)})"
     )
+    lines.append(escape_data(summary))
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dab_guard import __version__
-from dab_guard.engine import RULE_DOCS_URL, Result, RuleInfo
+from dab_guard.engine import RULE_DOCS_URL, Result, RuleInfo, rule_help_uri
 from dab_guard.finding import Finding, Severity
 from dab_guard.repo import RepoPaths
 
@@ -35,7 +35,7 @@ def _section(documentation: str, heading: str) -> str:
 
 def _descriptor(rule_id: str, info: RuleInfo | None, name: str) -> dict[str, Any]:
     if info is None:  # a finding of a rule the run does not describe: say what is known
-        return {"id": rule_id, "name": name, "helpUri": f"{RULE_DOCS_URL}#{rule_id.lower()}"}
+        return {"id": rule_id, "name": name, "helpUri": rule_help_uri(rule_id)}
     full = _section(info.documentation, "What it does") or info.summary
     descriptor: dict[str, Any] = {
         "id": info.id,

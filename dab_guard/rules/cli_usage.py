@@ -168,11 +168,13 @@ def notebook_import(command: Command) -> str | None:
     fmt = option(command.tokens, "--format", "-f")
     if fmt is not None and fmt.upper() not in ("SOURCE", ""):
         return None  # AUTO and RAW keep a plain .py file a file
+    # The local file is --file's value; the positional word is the workspace path, which may end in .py too.
+    local = option(command.tokens, "--file")
+    if local is not None:
+        return local if local.endswith(".py") else None
     for token in command.tokens:
         if token.endswith(".py") and not token.startswith("-"):
             return token
-        if token.startswith("--file=") and token.endswith(".py"):
-            return token[len("--file=") :]
     return None
 
 
