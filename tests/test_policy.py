@@ -71,6 +71,21 @@ RANGE: list[Case] = [
     ("num_workers", {"type": "range", "maxValue": 4}, {}, [("num_workers", ())]),
 ]
 
+POOLS_AND_DRIVER: list[Case] = [
+    # A pool supplies the node types, and the API copies the workers' node type and pool to the driver when the
+    # cluster leaves them out: the policy's rule on the missing attribute is the workspace's to decide.
+    ("node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"instance_pool_id": "pool-1"}, []),
+    ("driver_node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"node_type_id": "i3.xlarge"}, []),
+    ("driver_node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"instance_pool_id": "pool-1"}, []),
+    ("driver_instance_pool_id", {"type": "regex", "pattern": "pool-.*"}, {"instance_pool_id": "pool-1"}, []),
+    # Nothing stands in for them: still required.
+    ("node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"num_workers": 1}, [("node_type_id", ())]),
+    ("driver_node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"num_workers": 1}, [("driver_node_type_id", ())]),
+    # A value the cluster does set is judged as usual.
+    ("driver_node_type_id", {"type": "allowlist", "values": ["i3.xlarge"]}, {"node_type_id": "i3.xlarge", "driver_node_type_id": "p3.2xlarge"},
+     [("driver_node_type_id", ("driver_node_type_id",))]),
+]
+
 UNLIMITED: list[Case] = [
     ("custom_tags.cost_center", {"type": "unlimited"}, {"custom_tags": {"cost_center": "42"}}, []),
     ("custom_tags.cost_center", {"type": "unlimited"}, {"custom_tags": {}}, [("custom_tags.cost_center", ())]),  # required
@@ -91,7 +106,7 @@ HIDDEN_AND_VIRTUAL: list[Case] = [
 
 @pytest.mark.parametrize(
     ("attribute", "limitation", "cluster", "expected"),
-    [*FIXED, *FORBIDDEN, *ALLOWLIST, *BLOCKLIST, *REGEX, *RANGE, *UNLIMITED, *HIDDEN_AND_VIRTUAL],
+    [*FIXED, *FORBIDDEN, *ALLOWLIST, *BLOCKLIST, *REGEX, *RANGE, *POOLS_AND_DRIVER, *UNLIMITED, *HIDDEN_AND_VIRTUAL],
 )
 def test_limitation(attribute: str, limitation: dict[str, Any], cluster: dict[str, Any], expected: list[tuple[str, tuple[Any, ...]]]) -> None:
     cluster_type = "job" if attribute == "cluster_type" else None
@@ -125,7 +140,18 @@ def test_family_definition_with_overrides() -> None:
     assert effective_definition('{"num_workers": {"type": "fixed", "value": 1}}') == {"num_workers": {"type": "fixed", "value": 1}}
 
 
-@pytest.mark.parametrize("raw", ["not json", "[1, 2]", 42])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[1, 2]",
+        42,
+        "[" * 100_000 + "]" * 100_000,  # deeper than Python's recursion limit: json raises RecursionError
+        '{"spark_version": {"type": "fixed", "value": ' + "[" * 500 + "]" * 500 + "}}",  # parses, but no limitation nests so
+        {"x": {"type": "allowlist", "values": [[[[[[[[[["a"]]]]]]]]]]}},
+    ],
+    ids=["text", "array", "number", "recursion", "deep-value-text", "deep-value-object"],
+)
 def test_bad_definitions_are_refused(raw: Any) -> None:
     with pytest.raises(PolicyError):
         parse_definition(raw)

@@ -195,6 +195,36 @@ def test_an_unreachable_workspace_is_bounded(
     assert time.monotonic() - started < 6
 
 
+def test_a_server_that_never_answers_even_the_probe_is_bounded(
+    online_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A socket that listens but never accepts: connections open, and no byte ever comes back, the SDK's
+    # /.well-known/databricks-config probe included (FakeWorkspace.hang still answers the probe).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("DAB_GUARD_ONLINE_TIMEOUT", "2")
+        folder = _bundle(tmp_path, SIMPLE)
+        started = time.monotonic()
+        code, out, err = _run(capsys, "validate", str(folder), "--online")
+        elapsed = time.monotonic() - started
+    assert code == 2
+    assert "DG101" in out  # the offline report is on stdout
+    assert err.count("\n") == 1 and "did not answer within 2 s" in err, err
+    assert elapsed < 6, elapsed
+
+
+def test_default_bounds_stay_within_30_seconds() -> None:
+    from dab_guard.workspace.client import DEFAULT_BUDGET_SECONDS, Budget, sdk_timeouts
+
+    budget = Budget.from_env({})
+    assert budget.seconds == DEFAULT_BUDGET_SECONDS < 30
+    http_timeout, retry_timeout = sdk_timeouts(budget)
+    # The SDK's own defaults (60 s per request, 300 s of retries) would not fit; the run's deadline cuts the rest.
+    assert http_timeout <= budget.seconds and retry_timeout <= budget.seconds
+
+
 def test_sdk_log_lines_stay_off_the_terminal(fake: FakeWorkspace, online_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # A failing host-metadata probe makes the SDK log a warning; without --verbose it must not show.
     fake.faults["/.well-known/databricks-config"] = [500, 500, 500, 500, 500]
@@ -237,6 +267,23 @@ def test_profile_from_the_config_file(
     # A profile for another host than the target's is refused.
     code, _, err = _run(capsys, "validate", str(folder), "--online", "--profile", "other")
     assert code == 2 and "profile 'other' is for https://other.cloud.databricks.com" in err
+
+
+def test_credentials_in_the_environment_win_over_profiles_matched_by_host(tmp_path: Path) -> None:
+    from dab_guard.bundle.loader import load_bundle
+    from dab_guard.bundle.resolve import resolve_target
+    from dab_guard.workspace.client import WorkspaceError, connection_for
+
+    config = tmp_path / "databrickscfg"
+    config.write_text("[a]\nhost = https://a.cloud.databricks.com\ntoken = x\n\n[a2]\nhost = https://a.cloud.databricks.com/\ntoken = y\n")
+    text = "bundle:\n  name: b\nworkspace:\n  host: https://a.cloud.databricks.com\n"
+    target = resolve_target(load_bundle(_bundle(tmp_path, text)), "default", None, {})
+    env = {"DATABRICKS_CONFIG_FILE": str(config)}
+    with pytest.raises(WorkspaceError, match="several profiles match"):
+        connection_for(target, None, env)
+    # OAuth machine-to-machine credentials in the environment are used as they are, as a token would be.
+    oauth = {**env, "DATABRICKS_CLIENT_ID": "app-id", "DATABRICKS_CLIENT_SECRET": "secret"}
+    assert (connection_for(target, None, oauth).profile, connection_for(target, "a2", oauth).profile) == (None, "a2")
 
 
 def test_workspace_options_need_online(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -342,6 +389,60 @@ def test_local_policy_matches_a_lookup_name_offline() -> None:
     result = validate(fixture, settings=load_settings(fixture))
     messages = [f.message for f in result.findings if f.rule == "DG306"]
     assert any("breaks cluster policy 'ML jobs'" in m and "allows only" in m for m in messages), messages
+
+
+def test_deeply_nested_local_policy_is_one_line_not_an_internal_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    folder = tmp_path / "bundle"
+    shutil.copytree(FIXTURES / "dg306" / "bad_local_policy", folder)
+    policy = folder / "policies" / "ml-jobs.json"
+    for text in ("[" * 100_000 + "]" * 100_000, '{"spark_version": {"type": "fixed", "value": ' + "[" * 900 + "]" * 900 + "}}"):
+        policy.write_text(text)
+        code, _, err = _run(capsys, "validate", str(folder))
+        assert code == 2, err
+        assert err.count("\n") == 1 and "nested too deeply" in err and "internal error" not in err, err
+
+
+def test_default_endpoint_name_is_the_one_databricks_agents_derives() -> None:
+    from dab_guard.workspace.scripts import default_endpoint_name
+
+    # databricks-agents 1.13.0 (deployments._create_endpoint_name): "agents_" + the model name cut to 56 characters,
+    # dots as dashes, trailing "_" and "-" dropped.
+    assert default_endpoint_name("main.agents.support_bot") == "agents_main-agents-support_bot"
+    assert default_endpoint_name("main.ml.bot_") == "agents_main-ml-bot"
+    assert default_endpoint_name("cat.sch." + "m" * 60) == "agents_cat-sch-" + "m" * 48
+    assert default_endpoint_name("c.s." + "x" * 52 + ".tail") == "agents_c-s-" + "x" * 52
+
+
+def test_clusters_sharing_an_anchor_are_reported_once(fake: FakeWorkspace, online_env: Path, tmp_path: Path) -> None:
+    text = """
+bundle:
+  name: anchors
+resources:
+  jobs:
+    first:
+      name: first
+      tasks:
+        - task_key: a
+          new_cluster: &cluster
+            spark_version: 13.1.x-cpu-ml-scala2.12
+            node_type_id: Standard_DS3_v2
+            num_workers: 1
+            data_security_mode: SINGLE_USER
+          notebook_task: {notebook_path: /Workspace/Shared/nb}
+    second:
+      name: second
+      tasks:
+        - task_key: b
+          new_cluster: *cluster
+          notebook_task: {notebook_path: /Workspace/Shared/nb}
+"""
+    folder = _bundle(tmp_path, text)
+    result, session = validate_online(folder, settings=load_settings(folder), options=OnlineOptions(use_cache=False))
+    assert session.error is None
+    found = sorted((f.rule, f.line) for f in result.findings if f.rule in ("DG301", "DG302"))
+    assert found == [("DG301", _line(text, "spark_version:")), ("DG302", _line(text, "node_type_id:"))]
 
 
 # --- the cache -------------------------------------------------------------------------------------------------------

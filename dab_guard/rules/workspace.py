@@ -57,6 +57,16 @@ def _closest(value: str, choices: list[str]) -> str:
     return f"; closest: {', '.join(close)}" if close else ""
 
 
+def _first_at(target: Target, seen: set[tuple[object, str]], report: Report) -> bool:
+    """Whether ``report`` is the first with its message at its place: clusters that share one YAML anchor or one
+    complex variable are written once, so they are reported there once."""
+    key = (target.locate(report.path)[0] or report.path, report.message)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 # --- DG301 --------------------------------------------------------------------------------------------------------
 
 
@@ -87,6 +97,7 @@ class SparkVersionAvailable(WorkspaceRule):
     source = "Guide, 'Always validate the spark version first' (databricks clusters spark-versions)."
 
     def check(self, target: Target) -> Iterator[Report]:
+        seen: set[tuple[object, str]] = set()
         for cluster in iter_clusters(target):
             version = cluster.spark_version if cluster.kind is not ClusterKind.PIPELINE else None
             if version is None or RuntimeKey.parse(version).family != "dbr":
@@ -97,10 +108,12 @@ class SparkVersionAvailable(WorkspaceRule):
                 return
             keys = [v["key"] for v in offered]
             if version not in keys:
-                yield Report(
+                report = Report(
                     f"spark_version '{version}' is not offered by {facts.connection.host}{_closest(version, keys)}",
                     cluster.at("spark_version"),
                 )
+                if _first_at(target, seen, report):
+                    yield report
 
 
 # --- DG302 --------------------------------------------------------------------------------------------------------
@@ -133,6 +146,7 @@ class NodeTypeAvailable(WorkspaceRule):
     source = "Guide, 'Standard Job Cluster Configuration' (node_type_id)."
 
     def check(self, target: Target) -> Iterator[Report]:
+        seen: set[tuple[object, str]] = set()
         for cluster in iter_clusters(target):
             for key in ("node_type_id", "driver_node_type_id"):
                 node_type = _known(cluster.get(key))
@@ -143,8 +157,11 @@ class NodeTypeAvailable(WorkspaceRule):
                 if facts is None or offered is None:
                     return
                 ids = [n["id"] for n in offered if n.get("id")]
-                if node_type not in ids:
-                    yield Report(f"{key} '{node_type}' is not offered by {facts.connection.host}{_closest(node_type, ids)}", cluster.at(key))
+                if node_type in ids:
+                    continue
+                report = Report(f"{key} '{node_type}' is not offered by {facts.connection.host}{_closest(node_type, ids)}", cluster.at(key))
+                if _first_at(target, seen, report):
+                    yield report
 
 
 # --- DG303 --------------------------------------------------------------------------------------------------------
@@ -178,6 +195,7 @@ class PoolExists(WorkspaceRule):
     source = "Guide, 'Standard Job Cluster Configuration' (instance pools cut start time to about 30 s)."
 
     def check(self, target: Target) -> Iterator[Report]:
+        seen: set[tuple[object, str]] = set()
         for cluster in iter_clusters(target):
             for key, node_key in (("instance_pool_id", "node_type_id"), ("driver_instance_pool_id", "driver_node_type_id")):
                 pool_id = _known(cluster.get(key))
@@ -189,9 +207,10 @@ class PoolExists(WorkspaceRule):
                     return
                 pool = next((p for p in pools if p.get("id") == pool_id), None)
                 if pool is None:
-                    yield Report(f"{key} '{pool_id}': no such instance pool in {facts.connection.host}", cluster.at(key))
-                    continue
-                yield from self._mismatch(cluster, pool, node_key, worker=key == "instance_pool_id")
+                    reports = [Report(f"{key} '{pool_id}': no such instance pool in {facts.connection.host}", cluster.at(key))]
+                else:
+                    reports = list(self._mismatch(cluster, pool, node_key, worker=key == "instance_pool_id"))
+                yield from (report for report in reports if _first_at(target, seen, report))
 
     @staticmethod
     def _mismatch(cluster: ClusterSpec, pool: dict[str, Any], node_key: str, worker: bool) -> Iterator[Report]:
@@ -354,6 +373,8 @@ class EndpointType(WorkspaceRule):
     source = "Guide, 'Endpoint Type Locking (databricks.agents.deploy())'."
 
     def check(self, target: Target) -> Iterator[Report]:
+        if self.facts(target) is None:
+            return  # offline: reading every script for nothing would cost more than the whole offline run
         scripts: list[ScriptFacts] = []
         for job_path, job in iter_jobs(target):
             for ref in iter_job_tasks(job_path, job):
@@ -430,7 +451,10 @@ class ClusterPolicy(WorkspaceRule):
     Evaluates each cluster against the cluster policy its `policy_id` names: `fixed`, `forbidden`, `allowlist`,
     `blocklist`, `regex`, `range`, `unlimited` limitations, `isOptional` and `defaultValue`, on attribute paths such
     as `spark_version`, `autoscale.max_workers`, `spark_conf.spark.master` or `custom_tags.team`. A policy built from
-    a policy family is the family's definition with the policy's overrides.
+    a policy family is the family's definition with the policy's overrides. An attribute that any type but `fixed`
+    and `forbidden` limits is required: leaving it out is reported unless the policy marks it `isOptional`, or gives
+    it a `defaultValue` and the cluster sets `apply_policy_default_values: true` (without that flag the workspace
+    applies only `fixed` values).
 
     Definitions come from the workspace (`--online`), or offline from local JSON files named in the configuration,
     so a platform team can enforce its policies in CI without a workspace login:
@@ -520,6 +544,8 @@ class ClusterPolicy(WorkspaceRule):
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{where}: nested too deeply to be a policy definition") from None
         except ValueError as exc:
             raise ConfigError(f"{where}: not valid JSON: {exc}") from None
         try:

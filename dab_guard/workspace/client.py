@@ -62,6 +62,25 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
+# The environment variables of databricks-sdk's credential attributes (its ``auth=`` ConfigAttributes). When one is
+# set, the SDK authenticates with it, so a profile is not chosen by the target's host (the CLI behaves alike).
+_AUTH_ENV = (
+    "DATABRICKS_TOKEN",
+    "DATABRICKS_USERNAME",
+    "DATABRICKS_PASSWORD",
+    "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET",
+    "DATABRICKS_OIDC_TOKEN_ENV",
+    "DATABRICKS_GOOGLE_SERVICE_ACCOUNT",
+    "GOOGLE_CREDENTIALS",
+    "DATABRICKS_AZURE_RESOURCE_ID",
+    "ARM_USE_MSI",
+    "ARM_CLIENT_SECRET",
+    "ARM_CLIENT_ID",
+    "ARM_TENANT_ID",
+)
+
+
 def known_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
     """The credential values this run could send, so that they can be masked wherever they might echo."""
     names = ("DATABRICKS_TOKEN", "DATABRICKS_PASSWORD", "DATABRICKS_CLIENT_SECRET", "ARM_CLIENT_SECRET", "GOOGLE_CREDENTIALS")
@@ -176,7 +195,7 @@ def connection_for(target: Target, profile_option: str | None, env: Mapping[str,
             raise WorkspaceError(f"{where}: profile '{profile}' names no host")
         return Connection(chosen, profile)
     if host:
-        if not env.get("DATABRICKS_TOKEN"):
+        if not any(env.get(name) for name in _AUTH_ENV):
             matching = [name for name, h in profiles.items() if h == host]
             if len(matching) > 1:
                 raise WorkspaceError(f"several profiles match {host} ({', '.join(matching)}); choose one with --profile")

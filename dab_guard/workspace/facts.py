@@ -56,7 +56,7 @@ class FactCache:
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a damaged cache is an empty one
             return {}
         if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("host") != self.host:
             return {}

@@ -8,7 +8,8 @@ A definition maps attribute paths (``spark_version``, ``autoscale.max_workers``,
 - ``allowlist`` / ``blocklist`` (``values``), ``regex`` (``pattern``, anchored at both ends), ``range``
   (``minValue`` / ``maxValue``), ``unlimited``: *limiting* types. They make the attribute required unless
   ``isOptional`` is true, or a ``defaultValue`` fills it and the cluster asks for policy defaults
-  (``apply_policy_default_values: true``).
+  (``apply_policy_default_values: true``). Without that flag the API applies only ``fixed`` values, and a limited
+  attribute left out fails with "Validation failed for X, ... must be present" when the cluster is created.
 - ``hidden`` only hides the field in the UI; it never relaxes a limitation.
 
 Values dab-guard cannot know offline (``${...}``) are skipped, and so are limitations it cannot decide without the
@@ -33,11 +34,18 @@ _MAP_ATTRIBUTES = ("spark_conf", "spark_env_vars", "custom_tags")
 _UNDECIDABLE = ("dbus_per_hour",)
 _LIMITING = ("allowlist", "blocklist", "regex", "range", "unlimited")
 _KNOWN_TYPES = ("fixed", "forbidden", *_LIMITING)
-# Attributes that stand in for one another: a cluster sizes itself with one or the other.
+# A limitation is an object of scalars and lists of scalars: anything nested deeper than this is not a policy.
+_MAX_VALUE_DEPTH = 8
+# Attributes that stand in for one another: a cluster sizes itself with one or the other, its node types come from
+# its instance pools, and the API fills the driver's node type and pool from the workers' when they are left out.
+# What the workspace then checks is not known here, so a missing attribute with one of these set is not reported.
 _ALTERNATIVES = {
     "num_workers": ("autoscale",),
     "autoscale.min_workers": ("num_workers",),
     "autoscale.max_workers": ("num_workers",),
+    "node_type_id": ("instance_pool_id",),
+    "driver_node_type_id": ("node_type_id", "instance_pool_id", "driver_instance_pool_id"),
+    "driver_instance_pool_id": ("instance_pool_id",),
 }
 
 
@@ -64,11 +72,34 @@ def parse_definition(raw: Any, where: str = "policy definition") -> dict[str, di
     if isinstance(raw, str):
         try:
             raw = json.loads(raw) if raw.strip() else {}
+        except RecursionError:
+            raise PolicyError(f"{where} is nested too deeply") from None
         except ValueError as exc:
             raise PolicyError(f"{where} is not valid JSON: {exc}") from None
     if not isinstance(raw, Mapping):
         raise PolicyError(f"{where} must be a JSON object of attribute path -> limitation")
-    return {str(k): dict(v) for k, v in raw.items() if isinstance(v, Mapping)}
+    definition = {str(k): dict(v) for k, v in raw.items() if isinstance(v, Mapping)}
+    if any(_deeper_than(limitation, _MAX_VALUE_DEPTH) for limitation in definition.values()):
+        # Limitation values are scalars or lists of scalars; comparing absurdly nested ones would exhaust the stack.
+        raise PolicyError(f"{where} is nested too deeply")
+    return definition
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether ``value`` nests lists or objects more than ``depth`` levels (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if level >= depth:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
 
 
 def effective_definition(definition: Any, family_definition: Any = None, overrides: Any = None) -> dict[str, dict[str, Any]]:

@@ -21,9 +21,12 @@ from dab_guard.python.values import UNKNOWN
 
 AGENT_BASES = frozenset({"ChatAgent", "ResponsesAgent", "ChatModel"})
 # databricks-agents names an endpoint it creates "agents_" + the model name, dots as dashes, at most 63 characters
-# (databricks-agents 1.x, deployments._create_endpoint_name).
+# (databricks-agents 1.x, deployments._create_endpoint_name; checked against 1.13.0).
 _ENDPOINT_PREFIX = "agents_"
 _ENDPOINT_MAX = 63
+# deploy(model_name, model_version, scale_to_zero, environment_vars, instance_profile_arn, tags, workload_size,
+# endpoint_name, ...): endpoint_name may also come eighth by position.
+_ENDPOINT_POSITION = 7
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ def default_endpoint_name(model_name: str) -> str:
     """The endpoint ``databricks.agents.deploy`` creates for a model when no ``endpoint_name`` is given."""
     truncated = model_name[: _ENDPOINT_MAX - len(_ENDPOINT_PREFIX)]
     return _ENDPOINT_PREFIX + truncated.replace(".", "-").rstrip("_-")
+
+
+def _may_pass_endpoint(call: ast.Call) -> bool:
+    """Whether ``*args`` or ``**kwargs`` may carry an ``endpoint_name`` that the code does not show."""
+    return any(isinstance(arg, ast.Starred) for arg in call.args) or any(keyword.arg is None for keyword in call.keywords)
 
 
 def is_uc_model(name: str | None) -> bool:
@@ -95,12 +103,12 @@ def _read(program: TaskProgram, source: PythonSource, reader: ScriptFactsReader)
         model = model if is_uc_model(model) else None
         if model is not None and model_node is not None:
             out.registrations.append(reader.mention(model, model_node))
-        endpoint_keyword = call.keyword("endpoint_name")
-        if endpoint_keyword is not None:
-            endpoint = facts.call_value(call, endpoint_keyword.value)
+        endpoint_node = call.argument(_ENDPOINT_POSITION, "endpoint_name")
+        if endpoint_node is not None and not (isinstance(endpoint_node, ast.Constant) and endpoint_node.value is None):
+            endpoint = facts.call_value(call, endpoint_node)
             if endpoint and UNKNOWN not in endpoint:
                 out.deploys.append((reader.mention(endpoint, call.node), model))
-        elif model is not None:
+        elif model is not None and not _may_pass_endpoint(call.node):
             out.deploys.append((reader.mention(default_endpoint_name(model), call.node), model))
 
 
