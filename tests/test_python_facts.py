@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,37 @@ def test_an_ipynb_position_is_the_json_line_and_column_of_the_code() -> None:
     assert json_line[loc.col - 1 :].startswith("__file__")
 
 
+def test_cell_magics_keep_their_bodies_out_of_the_notebook_and_writefile_bodies_become_files() -> None:
+    text = (
+        "# Databricks notebook source\n"
+        "# MAGIC %%writefile -a ../agent.py\n"
+        "# MAGIC import os\n"
+        "# MAGIC HERE = os.path.dirname(__file__)\n"
+        "# COMMAND ----------\n"
+        "# MAGIC %%bash\n"
+        "# MAGIC echo (not python\n"
+        "# COMMAND ----------\n"
+        "# MAGIC %%capture\n"
+        "# MAGIC %pip install langgraph\n"
+        "# MAGIC import langgraph\n"
+    )
+    source = parse_source("nb/driver.py", text.encode())
+    assert source.problem is None and facts_of(source).file_uses == []
+    assert [(m.line, m.command) for m in source.magics] == [(9, "capture"), (10, "pip")]
+    assert [i.module for i in facts_of(source).imports] == ["langgraph"]  # %%capture runs its body as Python
+    (written,) = source.written
+    assert (written.path, written.append, written.source.rel) == ("../agent.py", True, "nb/driver.py")
+    use = facts_of(written.source).file_uses[0]
+    assert written.source.loc_of(use.node)[1:] == (4, 32)  # the column in the notebook, after "# MAGIC "
+
+    raw = notebook_json([("code", ["%%writefile agent.py\n", "x = __file__\n"]), ("code", ["%%html\n", "<b>not python\n"])])
+    notebook = parse_source("n.ipynb", raw.encode())
+    assert notebook.problem is None and facts_of(notebook).file_uses == []
+    (written,) = notebook.written
+    loc = written.source.loc_of(facts_of(written.source).file_uses[0].node)
+    assert written.path == "agent.py" and raw.splitlines()[loc.line - 1][loc.col - 1 :].startswith("__file__")
+
+
 def test_a_syntax_error_in_an_ipynb_points_into_the_json_file() -> None:
     raw = notebook_json([("code", ["import os\n"]), ("code", ["def broken(:\n", "    pass\n"])])
     source = parse_source("n.ipynb", raw.encode())
@@ -170,9 +202,9 @@ def test_each_file_is_read_and_parsed_once_per_run_even_with_several_targets(tmp
     parsed: list[str] = []
     original = sources_module.parse_source
 
-    def counting(rel: str, data: bytes) -> Any:
+    def counting(rel: str, data: bytes, *limits: Any) -> Any:
         parsed.append(rel)
-        return original(rel, data)
+        return original(rel, data, *limits)
 
     monkeypatch.setattr(sources_module, "parse_source", counting)
     result = validate(tmp_path)
@@ -204,6 +236,8 @@ sys.path.append(str(Path(BASE) / "lib" / "py"))
 sys.path.append(f"/Workspace/Users/{USER}/agent")
 sys.path.append("{}/{}".format(BASE, "fmt"))
 sys.path.append("/Workspace/%s/pct" % USER)
+sys.path.append("%s/pct" % BASE)
+sys.path.append("%s/%s/%d%%" % (BASE, "tuple", 3))
 sys.path.append(os.path.join(os.path.dirname(__file__), "local"))
 
 
@@ -218,6 +252,8 @@ def main():
         f"/Workspace/Users/{UNKNOWN}/agent",
         "/Workspace/Users/x/fmt",
         f"/Workspace/{UNKNOWN}/pct",
+        "/Workspace/Users/x/pct",
+        f"/Workspace/Users/x/tuple/{UNKNOWN}%",
         f"{SCRIPT_DIR}/local",
         "/Workspace/Users/x/fn",
     ]
@@ -395,6 +431,29 @@ def test_select_ignore_and_per_file_ignores_apply_to_python_findings(dunder_bund
     assert "src/nb.py:2:5: DG201 [error]" in text
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "junit"])
+def test_python_findings_keep_their_positions_and_suppressions_in_every_format(
+    dunder_bundle: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(dunder_bundle), "--select", "DG201", "--format", fmt]) == 1
+    out = capsys.readouterr().out
+    notebook_line = next(n for n, line in enumerate((dunder_bundle / "src/nb.ipynb").read_text().splitlines(), 1) if '"a = __file__' in line)
+    expected = {("src/job.py", 1, 5), ("src/job.py", 4, 5), ("src/nb.py", 2, 5), ("src/nb.ipynb", notebook_line, 10)}
+    if fmt == "json":
+        positions = {(f["file"], f["line"], f["column"]) for f in json.loads(out)["findings"]}
+    elif fmt == "sarif":
+        regions = [r["locations"][0]["physicalLocation"] for r in json.loads(out)["runs"][0]["results"]]
+        positions = {(r["artifactLocation"]["uri"], r["region"]["startLine"], r["region"]["startColumn"]) for r in regions}
+    else:
+        pattern = {
+            "text": r"^(\S+):(\d+):(\d+): DG201",
+            "github": r"^::error file=([^,]+),line=(\d+),col=(\d+),title=DG201",
+            "junit": r"(src/[^:\s]+):(\d+):(\d+): DG201",
+        }[fmt]
+        positions = {(m[0], int(m[1]), int(m[2])) for m in re.findall(pattern, out, flags=re.MULTILINE)}
+    assert positions == expected
+
+
 # --- what other rules borrow ---------------------------------------------------------------------------------------
 
 
@@ -447,3 +506,25 @@ def test_the_corpus_style_bundle_without_python_files_gives_no_python_findings(t
     assert {f.rule for f in result.findings} & {"DG001", "DG109"} == set()
     assert not [f for f in result.findings if f.rule.startswith("DG2")]
     assert {f.rule for f in result.findings if f.rule == "DG007"} == {"DG007"}
+
+
+@pytest.mark.parametrize(
+    ("workspace", "path", "rel"),
+    [
+        # The CLI's default root path: ~/.bundle/<bundle>/<target>, ~ being the deploying user's home folder.
+        ("", "/Workspace/Users/jane@example.com/.bundle/py/default/files/src/agent.py", "src/agent.py"),
+        ("", "/Users/4a5b6c7d-0000-1111-2222-333344445555/.bundle/py/default/files/src/agent.py", "src/agent.py"),
+        ("", "/Workspace/Users/jane@example.com/.bundle/other/default/files/src/agent.py", None),
+        ("", "/Workspace/Users/jane/x/.bundle/py/default/files/src/agent.py", None),  # a user name holds no slash
+        ("    root_path: ~/.bundle/agents/${bundle.target}\n", "/Workspace/Users/j@x.com/.bundle/agents/default/files/a.py", "a.py"),
+        ("    root_path: /Workspace/Shared/py\n", "/Workspace/Shared/py/files/src/agent.py", "src/agent.py"),
+        ("    file_path: /Shared/py/code\n", "/Workspace/Shared/py/code/agent.py", "agent.py"),
+        ("    file_path: /Shared/py/code\n", "/Workspace/Users/jane@example.com/.bundle/py/default/files/agent.py", None),
+    ],
+)
+def test_workspace_paths_of_the_bundle_files_lead_back_to_them(tmp_path: Path, workspace: str, path: str, rel: str | None) -> None:
+    from dab_guard.python.program import follow_path, workspace_file_prefixes
+
+    write(tmp_path, {"databricks.yml": job(script_task("src/log.py")) + (f"workspace:\n{workspace}" if workspace else "")})
+    target = resolve_target(load_bundle(tmp_path), "default")
+    assert follow_path(path, "src/log.py", "src/log.py", [], workspace_file_prefixes(target)) == rel

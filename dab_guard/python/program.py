@@ -7,6 +7,7 @@ Everything is computed once per resolved target and shared by the rules.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +19,15 @@ from dab_guard.bundle.runtime import RuntimeKey
 from dab_guard.config import Settings
 from dab_guard.finding import Loc, PathParts, Report
 from dab_guard.python.facts import LogModel, ModelUse, ModuleFacts, facts_of
-from dab_guard.python.pip import Requirement, Version, installed_version, normalise, parse_requirement, parse_version
+from dab_guard.python.pip import (
+    LATEST_MINOR,
+    Requirement,
+    Version,
+    installed_version,
+    normalise,
+    parse_requirement,
+    parse_version,
+)
 from dab_guard.python.sources import (
     EntryPoint,
     PythonSource,
@@ -42,6 +51,10 @@ RUNTIME_ML_MLFLOW: dict[tuple[int, int], Version] = {
     (17, 3): (3, 0, 1),
 }
 RUNTIME_18_ML_MLFLOW: Version = (3, 8, 1)
+# Distributions whose current releases require MLflow 3 (Requires-Dist of databricks-agents 1.13: mlflow-skinny>=3.11.1;
+# databricks-langchain 0.22: mlflow>=3.0.0; databricks-openai 0.18: mlflow>=3.10.1). Installed without a pin, pip
+# replaces a runtime's MLflow 2 with the newest 3.x; pinned to a release, what that release requires is not known.
+MLFLOW_3_DEPENDENTS = frozenset({"databricks-agents", "databricks-langchain", "databricks-openai"})
 
 
 def _folder(rel: str) -> str:
@@ -81,11 +94,11 @@ class TaskProgram:
     def sources(self) -> list[PythonSource]:
         """Every file the task runs or imports at log time, each once."""
         if self._sources is None:
-            seen: set[str] = set()
+            seen: set[int] = set()  # by identity: a %%writefile body shares the name of its notebook
             out: list[PythonSource] = []
             for source in (*self.runs, *self.modules, *(f for model in self.code_models for f in model.files)):
-                if source.rel not in seen:
-                    seen.add(source.rel)
+                if id(source) not in seen:
+                    seen.add(id(source))
                     out.append(source)
             self._sources = out
         return self._sources
@@ -94,26 +107,50 @@ class TaskProgram:
         return [facts_of(s) for s in self.runs if s.tree is not None]
 
 
-def _resolve_import(cache: SourceCache, source: PythonSource, facts: ModuleFacts, search: list[str]) -> Iterator[str]:
+def _resolve_import(
+    cache: SourceCache, source: PythonSource, facts: ModuleFacts, search: list[str], written: dict[str, PythonSource]
+) -> Iterator[str]:
     for fact in facts.imports:
         names = fact.loaded()
+        folders = search
         if fact.level:
             base = _folder(source.rel)
             for _ in range(fact.level - 1):
                 base = _folder(base)
-            for name in names:
-                found = module_file(cache, [base], name)
-                if found is not None:
-                    yield found
-        else:
-            for name in names:
-                found = module_file(cache, search, name)
-                if found is not None:
-                    yield found
+            folders = [base]
+        for name in names:
+            found = module_file(cache, folders, name)
+            if found is None and written:
+                path = name.replace(".", "/") + ".py"
+                found = next((k for k in (f"{d}/{path}" if d else path for d in folders) if k in written), None)
+            if found is not None:
+                yield found
 
 
-def _closure(cache: SourceCache, starts: Iterable[PythonSource], search: list[str], exclude: set[str]) -> list[PythonSource]:
-    """The bundle modules ``starts`` import, directly or not (``exclude``: files already accounted for)."""
+def _written_files(entry: EntryPoint, runs: list[PythonSource]) -> dict[str, PythonSource]:
+    """The files the task's notebooks write with ``%%writefile``, by path: relative to the bundle root when written
+    relative to the working directory (the entry notebook's folder), else the absolute path as written."""
+    out: dict[str, PythonSource] = {}
+    for run in runs:
+        for written in run.written:
+            if written.append or UNKNOWN in written.path or written.path.startswith(("$", "~")):
+                continue  # appended pieces are not a whole file; a variable or home folder is not known
+            if written.path.startswith("/"):
+                key = posixpath.normpath(written.path)
+            else:
+                key = posixpath.normpath(posixpath.join(_folder(entry.rel), written.path))
+                if key.startswith("../") or key == "..":
+                    continue
+            out[key] = written.source  # a later write replaces the file
+    return out
+
+
+def _closure(
+    cache: SourceCache, starts: Iterable[PythonSource], search: list[str], exclude: set[str], written: dict[str, PythonSource] | None = None
+) -> list[PythonSource]:
+    """The bundle modules ``starts`` import, directly or not (``exclude``: files already accounted for). A module a
+    notebook writes with ``%%writefile`` (``written``) stands for the file of that name, which it overwrites."""
+    written = written or {}
     seen = set(exclude)
     queue = [s for s in starts]
     for s in queue:
@@ -123,11 +160,11 @@ def _closure(cache: SourceCache, starts: Iterable[PythonSource], search: list[st
         source = queue.pop(0)
         if source.tree is None:
             continue
-        for rel in _resolve_import(cache, source, facts_of(source), search):
+        for rel in _resolve_import(cache, source, facts_of(source), search, written):
             if rel in seen:
                 continue
             seen.add(rel)
-            module = cache.source(rel)
+            module = written.get(rel) or cache.source(rel)
             if module is not None:
                 out.append(module)
                 queue.append(module)
@@ -135,19 +172,46 @@ def _closure(cache: SourceCache, starts: Iterable[PythonSource], search: list[st
 
 
 def workspace_file_prefixes(target: Target) -> list[str]:
-    """Where the bundle's files land in the workspace (``workspace.file_path``), when known offline."""
+    """Where the bundle's files land in the workspace (``workspace.file_path``), with and without ``/Workspace``.
+
+    Without ``file_path`` or ``root_path`` the CLI's default applies: ``~/.bundle/<bundle name>/<target>/files``,
+    ``~`` being ``/Workspace/Users/<current user>``. A reference left in a prefix (the current user's name) stands
+    for one path segment: see :func:`_strip_prefix`.
+    """
     workspace = target.config.get("workspace")
-    if not isinstance(workspace, YMap):
-        return []
+    workspace = workspace if isinstance(workspace, YMap) else YMap()
     value = workspace.get("file_path")
-    if not isinstance(value, str) or is_unknown(value):
+    if not isinstance(value, str):
         root = workspace.get("root_path")
-        value = f"{root}/files" if isinstance(root, str) and not is_unknown(root) else None
-    if not value or not value.startswith("/"):
+        if not isinstance(root, str):
+            bundle = target.config.get("bundle")
+            name = bundle.get("name") if isinstance(bundle, YMap) else None
+            if not isinstance(name, str) or not name or is_unknown(name):
+                return []
+            root = f"~/.bundle/{name}/{target.name}"
+        value = f"{root}/files"
+    if value.startswith("~/"):
+        value = "/Workspace/Users/${workspace.current_user.userName}/" + value[2:]
+    if not value.startswith("/"):
         return []
     value = value.rstrip("/")
     other = value[len("/Workspace") :] if value.startswith("/Workspace/") else "/Workspace" + value
     return [value, other]
+
+
+def _strip_prefix(text: str, prefix: str) -> str | None:
+    """``text`` without the folder ``prefix`` and its slash, or None when it is not under it.
+
+    A ``${...}`` reference in the prefix (``/Workspace/Users/${workspace.current_user.userName}/...``) matches one
+    whole path segment: the user's name holds no slash.
+    """
+    if "${" not in prefix:
+        return text[len(prefix) + 1 :] if text.startswith(prefix + "/") else None
+    pattern = "".join(
+        "[^/]+" if piece.startswith("${") else re.escape(piece) for piece in re.split(r"(\$\{[^}]*\})", prefix) if piece
+    )
+    match = re.match(pattern + "/", text)
+    return text[match.end() :] if match else None
 
 
 def follow_path(value: str | None, owner: str, entry: str, copies: list[tuple[str, str]], prefixes: list[str]) -> str | None:
@@ -167,8 +231,9 @@ def follow_path(value: str | None, owner: str, entry: str, copies: list[tuple[st
                 text = src + text[len(dst) :]
                 break
         for prefix in prefixes:
-            if text.startswith(prefix + "/"):
-                text = text[len(prefix) + 1 :]
+            rest = _strip_prefix(text, prefix)
+            if rest is not None:
+                text = rest
                 break
         else:
             return None
@@ -214,7 +279,8 @@ def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram
                     runs.append(included)
     prefixes = workspace_file_prefixes(target)
     search = _search_dirs(entry, runs, prefixes)
-    modules = _closure(cache, runs, search, set())
+    written_files = _written_files(entry, runs)
+    modules = _closure(cache, runs, search, set(), written_files)
     code_models: list[CodeModel] = []
     known = {s.rel for s in (*runs, *modules)}
     for owner in (*runs, *modules):
@@ -224,9 +290,12 @@ def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram
                 continue
             rel = follow_path(log.code_model_path, owner.rel, entry.rel, facts.copies, prefixes)
             model = CodeModel(log, owner, rel)
-            model_source = cache.source(rel) if rel is not None and rel.endswith(".py") else None
+            # A file the notebook wrote with %%writefile replaces the bundle file of that name.
+            model_source = written_files.get(rel or "") or written_files.get(posixpath.normpath(log.code_model_path))
+            if model_source is None and rel is not None and rel.endswith(".py"):
+                model_source = cache.source(rel)
             if model_source is not None:
-                model.files = [model_source, *_closure(cache, [model_source], [_folder(rel or ""), ""], known)]
+                model.files = [model_source, *_closure(cache, [model_source], [_folder(rel or ""), ""], known, written_files)]
             code_models.append(model)
     return TaskProgram(entry, runs, modules, code_models, search)
 
@@ -252,10 +321,8 @@ def programs(target: Target, max_bytes: int | None = None) -> list[TaskProgram]:
 
 
 def program_for(target: Target, ref: TaskRef) -> TaskProgram | None:
-    for program in programs(target):
-        if program.path == ref.path:
-            return program
-    return None
+    by_path = per_object(target, "python-programs-by-path", lambda: {program.path: program for program in programs(target)})
+    return by_path.get(ref.path)
 
 
 def syntax_reports(target: Target, max_bytes: int | None = None) -> Iterator[Report]:
@@ -395,6 +462,8 @@ def task_installs(target: Target, program: TaskProgram) -> TaskInstalls:
         _yaml_installs(target, program.ref, out)
         for run in program.runs:
             for command in facts_of(run).pip_commands:
+                if command.magic and not program.entry.notebook:
+                    continue  # a spark_python_task runs "# MAGIC %pip" lines of a notebook export as comments
                 where = f"{'%pip install' if command.magic else 'pip install'} at {run.loc(command.line).file}:{run.loc(command.line).line}"
                 for requirement in command.install.requirements:
                     out.packages.append(Installed(requirement, where, program.entry.value_path, run.rel, command.line, command.install.upgrade))
@@ -435,22 +504,39 @@ def runtime_mlflow(runtime: RuntimeKey | None) -> Version | None:
 
 def task_mlflow(target: Target, program: TaskProgram, setting: str | None) -> MlflowVersion | None:
     """The MLflow version the task runs: the ``mlflow-version`` setting, else the runtime's own MLflow changed by any
-    explicit ``mlflow`` install of the task. None when it cannot be told."""
+    explicit ``mlflow`` install of the task, or by an install of a package that requires MLflow 3
+    (:data:`MLFLOW_3_DEPENDENTS`). None when it cannot be told."""
     if setting:
         parsed = parse_version(setting)
         return MlflowVersion(parsed, "the mlflow-version setting") if parsed else None
     runtime = task_runtime(target, program.ref)
     version = runtime_mlflow(runtime)
     source = f"Databricks Runtime {runtime.describe()}" if runtime is not None and version is not None else ""
-    for installed in task_installs(target, program).packages:
+    packages = task_installs(target, program).packages
+    for installed in packages:
         if installed.name not in ("mlflow", "mlflow-skinny"):
             continue
         after = installed_version(version, installed.requirement, installed.upgrade)
         if after != version:
             version, source = after, f"{installed.requirement.text} ({installed.where})"
+    held = any(installed.name in ("mlflow", "mlflow-skinny") and _pinned(installed.requirement) for installed in packages)
+    if version is not None and version[0] < 3 and not held:
+        for installed in packages:
+            if installed.name not in MLFLOW_3_DEPENDENTS:
+                continue
+            if _pinned(installed.requirement):
+                return None  # an older release of it may still accept MLflow 2: the version cannot be told
+            version = (3, LATEST_MINOR)
+            source = f"{installed.requirement.text} ({installed.where}), which requires mlflow>=3"
+            break
     if version is None:
         return None
     return MlflowVersion(version, source)
+
+
+def _pinned(requirement: Requirement) -> bool:
+    """Whether a requirement holds a package to a release or below a bound (so not simply "the newest")."""
+    return any(op in ("==", "===", "<", "<=", "~=") for op, _ in requirement.specs)
 
 
 # --- Unity Catalog names -------------------------------------------------------------------------------------------

@@ -52,8 +52,14 @@ PYTHON_SUFFIXES = (".py", ".ipynb")
 SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "build", "dist", "__pycache__", ".databricks", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 # A cell whose first line is one of these magics is not Python at all.
 _OTHER_LANGUAGE_MAGICS = frozenset({"md", "md-sandbox", "sql", "scala", "r", "sh", "fs", "python3"})
+# Cell magics (``%%name``) whose body is still the notebook's Python; the body of any other one is not.
+_PYTHON_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun"})
+_NOT_PYTHON = "%%"  # the language of a cell whose body belongs to a cell magic (%%bash, %%html ...)
+_WRITEFILE = "writefile"
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _MAGIC_RE = re.compile(r"^\s*([%!])(%?)([A-Za-z_][\w-]*)\s*(.*)$")
+# How a user lifts a limit that a real file reaches (as for YAML files).
+_RAISE = " (raise {} under [tool.dab-guard.limits] to check it)"
 
 _T = TypeVar("_T")
 
@@ -156,7 +162,7 @@ def _raw_offset(raw: str, start: int, decoded: int) -> int:
 class PythonSource:
     """One file as Python: its text (magics blanked), its tree (None when it does not parse) and its magics."""
 
-    __slots__ = ("_lines", "_notebook", "_shifts", "facts", "kind", "magics", "problem", "rel", "skipped", "text", "tree")
+    __slots__ = ("_lines", "_notebook", "_shifts", "facts", "kind", "magics", "problem", "rel", "skipped", "text", "tree", "written")
 
     def __init__(
         self,
@@ -181,6 +187,7 @@ class PythonSource:
         self._shifts = shifts or {}  # columns taken by a "# MAGIC " prefix on lines kept as Python
         self._lines: list[str] | None = None
         self.facts: Any = None  # the ModuleFacts of this file, filled in by dab_guard.python.facts
+        self.written: tuple[WrittenFile, ...] = ()  # files the notebook's %%writefile cells write
 
     @property
     def is_notebook(self) -> bool:
@@ -207,6 +214,39 @@ class PythonSource:
         return self.loc(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
 
 
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file a notebook writes with a ``%%writefile path`` cell (how agent notebooks write ``agent.py``).
+
+    The cell's body is no code of the notebook; it is the code of the file, kept as a source of its own whose
+    positions are those of the notebook (findings point at the cell).
+    """
+
+    path: str  # as written: relative to the working directory (the notebook's folder), or absolute
+    append: bool  # ``%%writefile -a``: adds to the file
+    source: PythonSource
+
+
+def _written_source(rel: str, template: PythonSource, bodies: dict[int, str], shifts: dict[int, int] | None = None) -> PythonSource:
+    """The body of a %%writefile cell (Python-text line -> code) as a source at the notebook's positions."""
+    count = template.text.count("\n") + 1
+    lines = [bodies.get(number, "") for number in range(1, count + 1)]
+    text = "\n".join(lines)
+    mapper = template._notebook
+    tree, problem = _parse(text, rel, mapper.position if mapper is not None else None)
+    if problem is not None and shifts and problem.line in shifts and mapper is None:
+        problem = SourceProblem(problem.message, problem.line, problem.col + shifts[problem.line])
+    return PythonSource(rel, SourceKind.SCRIPT, text, tree, problem, notebook=mapper, shifts=shifts)
+
+
+def _writefile_target(args: str) -> tuple[str, bool] | None:
+    """``%%writefile -a agent.py`` -> ("agent.py", True); None when no path is given."""
+    words = args.split()
+    append = any(w in ("-a", "--append") for w in words)
+    paths = [w.strip("'\"") for w in words if not w.startswith("-")]
+    return (paths[-1], append) if paths else None
+
+
 # --- reading and parsing -----------------------------------------------------------------------------------------
 
 
@@ -216,11 +256,23 @@ def _position_of(data: bytes, index: int) -> tuple[int, int]:
     return line, len(data[start:index].decode("utf-8", errors="replace")) + 1
 
 
-def parse_source(rel: str, data: bytes) -> PythonSource:
-    """Read ``data`` (the bytes of file ``rel``) as a script, a source-format notebook or an ``.ipynb``."""
+def _too_large(limit: int) -> SourceProblem:
+    return SourceProblem(f"more than {limit} bytes of Python code: not analysed{_RAISE.format('max-python-bytes')}", 1, 1)
+
+
+def parse_source(rel: str, data: bytes, max_python_bytes: int | None = None) -> PythonSource:
+    """Read ``data`` (the bytes of file ``rel``) as a script, a source-format notebook or an ``.ipynb``.
+
+    Python text longer than ``max_python_bytes`` is not parsed (a problem instead): ``ast`` needs about half a second
+    of CPU per MiB, and that much code in one file is generated or hostile, not job code.
+    """
     if rel.lower().endswith(".ipynb"):
-        return _parse_ipynb(rel, data)
+        return _parse_ipynb(rel, data, max_python_bytes)
     kind = SourceKind.SCRIPT
+    if max_python_bytes is not None and len(data) > max_python_bytes:
+        first_line = data[:256].removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r ")
+        kind = SourceKind.NOTEBOOK if first_line == NOTEBOOK_HEADER.encode() else kind
+        return PythonSource(rel, kind, "", None, _too_large(max_python_bytes))
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _position_of(data, nul)
@@ -239,11 +291,15 @@ def parse_source(rel: str, data: bytes) -> PythonSource:
     first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r ")
     if first == NOTEBOOK_HEADER:
         kind = SourceKind.NOTEBOOK
-        text, magics, shifts = _blank_source_magics(text)
+        text, magics, shifts, cells = _blank_source_magics(text)
         tree, problem = _parse(text, rel)
         if problem is not None and problem.line in shifts:
             problem = SourceProblem(problem.message, problem.line, problem.col + shifts[problem.line])
-        return PythonSource(rel, kind, text, tree, problem, magics, shifts=shifts)
+        notebook = PythonSource(rel, kind, text, tree, problem, magics, shifts=shifts)
+        notebook.written = tuple(
+            WrittenFile(path, append, _written_source(rel, notebook, bodies, shifts)) for path, append, bodies in cells
+        )
+        return notebook
     tree, problem = _parse(text, rel)
     return PythonSource(rel, kind, text, tree, problem, magics)
 
@@ -282,18 +338,21 @@ def _join_continued(lines: list[str], i: int, first: str) -> tuple[str, int]:
     return text, i
 
 
-def _blank_source_magics(text: str) -> tuple[str, tuple[Magic, ...], dict[int, int]]:
+def _blank_source_magics(text: str) -> tuple[str, tuple[Magic, ...], dict[int, int], list[tuple[str, bool, dict[int, str]]]]:
     """A source-format notebook with its ``# MAGIC`` lines (and bare ``%``/``!`` lines) blanked, and its magics.
 
     A cell that opens with a line magic (``%pip install x`` then ``dbutils.library.restartPython()``) is exported
     with every line behind ``# MAGIC``; its lines that are not magics are Python and run, so they are kept, without
-    the prefix. The third value maps those lines to how many columns the prefix took.
+    the prefix. The third value maps those lines to how many columns the prefix took. A cell that opens with a cell
+    magic (``%%writefile agent.py``, ``%%bash``) is no Python of the notebook, except for ``%%capture`` and the
+    timers; the fourth value holds the bodies of ``%%writefile`` cells: (path, append, line -> code).
     """
     lines = text.split("\n")
     # What a line says once its "# MAGIC" prefix is taken off (continuations of a magic are MAGIC lines too).
     contents = [ln[len(MAGIC_PREFIX) :].strip() if ln.startswith(MAGIC_PREFIX) else ln.rstrip("\r") for ln in lines]
     magics: list[Magic] = []
     shifts: dict[int, int] = {}
+    written: list[tuple[str, bool, dict[int, str]]] = []
     cell_language: str | None = None  # the magic that opens the current cell, if it opens with one
     cell_open = True
     i = 0
@@ -315,10 +374,28 @@ def _blank_source_magics(text: str) -> tuple[str, tuple[Magic, ...], dict[int, i
         if cell_open:
             cell_open = False
             cell_language = parsed[0] if parsed is not None and is_magic_line and not parsed[2] else None
+            if cell_language is not None and content.startswith("%%") and cell_language not in _PYTHON_CELL_MAGICS:
+                target = _writefile_target(parsed[1]) if cell_language == _WRITEFILE and parsed is not None else None
+                if target is not None:
+                    written.append((target[0], target[1], {}))
+                else:
+                    cell_language = _NOT_PYTHON
+                lines[i] = ""
+                i += 1
+                continue
+        if cell_language == _WRITEFILE and written:
+            if is_magic_line:
+                code = line[len(MAGIC_PREFIX) :]
+                code = code[1:] if code.startswith(" ") else code
+                written[-1][2][i + 1] = code
+                shifts[i + 1] = len(line) - len(code)
+                lines[i] = ""
+            i += 1
+            continue
         if not is_magic_line and parsed is None:
             i += 1
             continue
-        if parsed is None and cell_language and cell_language not in _OTHER_LANGUAGE_MAGICS:
+        if parsed is None and cell_language and cell_language not in _OTHER_LANGUAGE_MAGICS and cell_language != _NOT_PYTHON:
             code = line[len(MAGIC_PREFIX) :]
             code = code[1:] if code.startswith(" ") else code
             lines[i] = code
@@ -326,14 +403,14 @@ def _blank_source_magics(text: str) -> tuple[str, tuple[Magic, ...], dict[int, i
             i += 1
             continue
         last = i
-        if parsed is not None and cell_language not in _OTHER_LANGUAGE_MAGICS:
+        if parsed is not None and cell_language not in _OTHER_LANGUAGE_MAGICS and cell_language != _NOT_PYTHON:
             joined, last = _join_continued(contents, i, content.strip())
             again = _split_magic(joined) or parsed
             magics.append(Magic(i + 1, again[0], again[1], again[2]))
         for k in range(i, last + 1):
             lines[k] = ""
         i = last + 1
-    return "\n".join(lines), tuple(magics), shifts
+    return "\n".join(lines), tuple(magics), shifts, written
 
 
 class _JsonString(str):
@@ -370,7 +447,7 @@ def _ipynb_language(document: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
+def _parse_ipynb(rel: str, data: bytes, max_python_bytes: int | None = None) -> PythonSource:
     kind = SourceKind.IPYNB
     try:
         raw = data.decode("utf-8-sig")
@@ -394,6 +471,7 @@ def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
     out: list[str] = []
     starts: list[tuple[int, int]] = []
     magics: list[Magic] = []
+    written: list[tuple[str, bool, dict[int, str]]] = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -412,13 +490,21 @@ def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
         if not cell_lines:
             continue
         first = _split_magic(cell_lines[0][0]) if cell_lines[0][0][:1] in ("%", "!") else None
-        whole_cell_magic = first is not None and (first[0] in _OTHER_LANGUAGE_MAGICS or cell_lines[0][0].startswith("%%"))
+        cell_magic = first is not None and cell_lines[0][0].startswith("%%") and first[0] not in _PYTHON_CELL_MAGICS
+        whole_cell_magic = first is not None and (first[0] in _OTHER_LANGUAGE_MAGICS or cell_magic)
+        target = _writefile_target(first[1]) if first is not None and cell_magic and first[0] == _WRITEFILE else None
+        body_lines: dict[int, str] | None = None
+        if target is not None:
+            body_lines = {}
+            written.append((target[0], target[1], body_lines))
         k = 0
         while k < len(cell_lines):
             body, start, offset = cell_lines[k]
             number = len(out) + 1
             parsed = None if whole_cell_magic else (_split_magic(body) if body[:1] in ("%", "!") else None)
             if whole_cell_magic:
+                if body_lines is not None and k > 0:
+                    body_lines[number] = body
                 out.append("")
                 starts.append((start, offset))
             elif parsed:
@@ -434,9 +520,14 @@ def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
                 starts.append((start, offset))
             k += 1
     text = "\n".join(out) + "\n"
+    if max_python_bytes is not None and len(text.encode("utf-8")) > max_python_bytes:
+        # Only the code cells count: outputs (images, tables) are never parsed.
+        return PythonSource(rel, kind, "", None, _too_large(max_python_bytes))
     mapper = _NotebookLines(raw, starts)
     tree, problem = _parse(text, rel, mapper.position)
-    return PythonSource(rel, kind, text, tree, problem, tuple(magics), mapper)
+    notebook = PythonSource(rel, kind, text, tree, problem, tuple(magics), mapper)
+    notebook.written = tuple(WrittenFile(path, append, _written_source(rel, notebook, bodies)) for path, append, bodies in written)
+    return notebook
 
 
 # --- the per-bundle file cache -----------------------------------------------------------------------------------
@@ -445,17 +536,19 @@ def _parse_ipynb(rel: str, data: bytes) -> PythonSource:
 @dataclass
 class _Entry:
     stamp: tuple[int, int]  # (mtime_ns, size)
-    data: bytes | None
+    data: bytes | None  # None: too large, or unreadable (``error`` says why)
     source: PythonSource | None = None
+    error: str | None = None
 
 
 class SourceCache:
     """Files of one bundle, each read once and parsed at most once per run (keyed by path, mtime and size)."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, max_python_bytes: int = Limits().max_python_bytes) -> None:
         self.root = root
         self.resolved_root = root.resolve()
         self.max_bytes = max_bytes
+        self.max_python_bytes = max_python_bytes
         self._entries: dict[str, _Entry] = {}
         self._exists: dict[str, bool] = {}
         self.modules: dict[tuple[tuple[str, ...], str], str | None] = {}  # (search folders, module) -> file
@@ -489,12 +582,12 @@ class SourceCache:
             return None
         if entry.source is None:
             if entry.data is None:
+                why = entry.error or f"file larger than {self.max_bytes} bytes: not analysed{_RAISE.format('max-file-bytes')}"
                 entry.source = PythonSource(
-                    rel, SourceKind.IPYNB if rel.endswith(".ipynb") else SourceKind.SCRIPT, "", None,
-                    SourceProblem(f"file larger than {self.max_bytes} bytes: not analysed (limits.max-file-bytes)", 1, 1),
+                    rel, SourceKind.IPYNB if rel.endswith(".ipynb") else SourceKind.SCRIPT, "", None, SourceProblem(why, 1, 1)
                 )
             else:
-                entry.source = parse_source(rel, entry.data)
+                entry.source = parse_source(rel, entry.data, self.max_python_bytes)
         return entry.source
 
     def _entry(self, rel: str) -> _Entry | None:
@@ -510,20 +603,26 @@ class SourceCache:
         if entry is not None and entry.stamp == stamp:
             return entry
         data: bytes | None = None
+        error: str | None = None
         if stat.st_size <= self.max_bytes:
             try:
-                data = path.read_bytes()
-            except (OSError, ValueError):
+                with path.open("rb") as handle:
+                    data = handle.read(self.max_bytes + 1)  # a file growing after the stat stays bounded too
+            except OSError as exc:  # permissions, or deleted since it was listed: the job would fail on it too
+                error = f"cannot read the file: {exc.strerror or exc}"
+            except ValueError:
                 return None
-        entry = _Entry(stamp, data)
+            if data is not None and len(data) > self.max_bytes:
+                data = None
+        entry = _Entry(stamp, data, error=error)
         self._entries[rel] = entry
         return entry
 
 
 def cache_for(bundle: Bundle, max_bytes: int | None = None) -> SourceCache:
-    """The file cache of ``bundle`` (one per loaded bundle, so one per run)."""
-    limit = max_bytes if max_bytes is not None else Limits().max_file_bytes
-    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit))
+    """The file cache of ``bundle`` (one per loaded bundle, so one per run), bounded by the bundle's limits."""
+    limit = max_bytes if max_bytes is not None else bundle.limits.max_file_bytes
+    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit, bundle.limits.max_python_bytes))
 
 
 # --- entry points ------------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ class Evaluator:
     def _binop(self, node: ast.BinOp, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
         left = self.value(node.left, scope, at, block, depth)
         if isinstance(node.op, ast.Mod) and left is not None:
-            return _only_unknown(_PERCENT_RE.sub(lambda m: "%" if m.group(0) == "%%" else UNKNOWN, left))
+            return self._percent(left, node.right, scope, at, block, depth)
         right = self.value(node.right, scope, at, block, depth)
         if left is None and right is None:
             return None
@@ -166,6 +166,23 @@ class Evaluator:
         if isinstance(node.op, ast.Div):  # pathlib: Path(a) / "b"
             return joined([left, right])
         return None
+
+    def _percent(self, template: str, right: ast.expr, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
+        """``"%s/src" % base``: plain ``%s`` fields take the known values of the operands, the others stay unknown."""
+        operands = right.elts if isinstance(right, ast.Tuple) else [right]
+        values = [None if isinstance(e, ast.Starred) else self.value(e, scope, at, block, depth) for e in operands]
+        index = 0
+
+        def field_value(match: re.Match[str]) -> str:
+            nonlocal index
+            text = match.group(0)
+            if text == "%%":
+                return "%"
+            value = values[index] if index < len(values) and "(" not in text and "*" not in text else None
+            index += 1
+            return value if value is not None and text == "%s" else UNKNOWN
+
+        return _only_unknown(_PERCENT_RE.sub(field_value, template))
 
     def _call(self, node: ast.Call, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
         func = node.func

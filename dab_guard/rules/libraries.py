@@ -134,7 +134,8 @@ class Libraries(Rule):
         for source in program.sources():
             if source.tree is None:
                 continue
-            in_run = run_order.get(source.rel)
+            # By identity: a %%writefile body shares its notebook's name but is imported later, as a module.
+            in_run = next((i for i, run in enumerate(program.runs) if run is source), None)
             for fact in facts_of(source).imports:
                 if fact.guarded or fact.level:
                     continue
@@ -151,10 +152,11 @@ class Libraries(Rule):
                     if dist in _brought(earlier):
                         continue
                     reported.add(dist)
+                    notebook = f", or %pip install {dist} before the import" if program.entry.notebook else ""
                     yield Report(
                         f"import {module} needs the package {dist}, which Databricks runtimes do not ship, and task "
                         f"'{program.ref.key}' does not install it: add `- pypi: {{package: {dist}}}` to the task's "
-                        f"libraries, or %pip install {dist} before the import",
+                        f"libraries{notebook}",
                         program.path,
                         at=source.loc_of(fact.node),
                     )

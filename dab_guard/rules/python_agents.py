@@ -13,7 +13,8 @@ import difflib
 from collections.abc import Callable, Iterator
 
 from dab_guard.bundle.resolve import Target
-from dab_guard.finding import PathParts, Report, Severity
+from dab_guard.edits import add_keyword, end_of, python_text, start_of
+from dab_guard.finding import Fix, PathParts, Report, Severity
 from dab_guard.python.facts import ModuleFacts, facts_of
 from dab_guard.python.program import max_file_bytes, programs
 from dab_guard.python.sources import PythonSource, cache_for, iter_sources, synced_files
@@ -30,9 +31,13 @@ def agent_sources(rule: Rule, target: Target, wanted: Callable[[bytes], bool]) -
             task_of.setdefault(source.rel, program.path)
     rels = list(dict.fromkeys([*task_of, *synced_files(target)]))
     for source in iter_sources(cache, rels, wanted):
-        if source.tree is None:
-            continue
-        yield source, facts_of(source), task_of.get(source.rel, ())
+        path = task_of.get(source.rel, ())
+        if source.tree is not None:
+            yield source, facts_of(source), path
+        # The files a notebook writes with %%writefile (agent.py): code that serving runs, found in the notebook.
+        for written in source.written:
+            if written.source.tree is not None:
+                yield written.source, facts_of(written.source), path
 
 
 class ToolErrors(Rule):
@@ -56,6 +61,10 @@ class ToolErrors(Rule):
     ```python
     tool_node = ToolNode(ALL_TOOLS, handle_tool_errors=True)
     ```
+
+    `dab-guard fix` adds `handle_tool_errors=True` after the last argument of a `ToolNode(...)` that lacks it
+    (safe). Replacing an explicit `handle_tool_errors=False` is only suggested (`--unsafe-fixes`): it was written
+    on purpose.
     """
 
     id = "DG207"
@@ -63,6 +72,7 @@ class ToolErrors(Rule):
     severity = Severity.ERROR
     summary = "LangGraph ToolNode without handle_tool_errors=True"
     source = "Guide, 'handle_tool_errors=True is REQUIRED'."
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for source, facts, path in agent_sources(self, target, lambda data: b"ToolNode" in data):
@@ -81,7 +91,19 @@ class ToolErrors(Rule):
                     "argument crashes the graph (a serving endpoint answers null); pass handle_tool_errors=True",
                     path,
                     at=source.loc_of(call.node if keyword is None else keyword),
+                    fix=_handle_tool_errors(target, source, call.node, keyword),
                 )
+
+
+def _handle_tool_errors(target: Target, source: PythonSource, call: ast.Call, keyword: ast.keyword | None) -> Fix | None:
+    text = python_text(target, source)
+    if text is None:
+        return None
+    if keyword is None:
+        edit = add_keyword(text, call, "handle_tool_errors=True")
+        return Fix("add handle_tool_errors=True", (edit,)) if edit else None
+    edit = text.edit(start_of(keyword.value), end_of(keyword.value), "True")
+    return Fix("handle_tool_errors=True", (edit,), safe=False) if edit else None
 
 
 class AgentNodeGuard(Rule):
@@ -184,6 +206,10 @@ class AgentsDeploy(Rule):
     ```python
     agents.deploy(MODEL_NAME, version, scale_to_zero=True)
     ```
+
+    `dab-guard fix` renames `scale_to_zero_enabled=` to `scale_to_zero=` (safe: the guide's slip, one meaning).
+    Renaming another unknown keyword to the parameter it is closest to is only suggested (`--unsafe-fixes`); a
+    keyword with no close parameter, or whose new name is already passed, gets no fix.
     """
 
     id = "DG211"
@@ -191,6 +217,7 @@ class AgentsDeploy(Rule):
     severity = Severity.WARNING
     summary = "databricks.agents.deploy() keywords it silently ignores"
     source = "Guide, 'Standard Notebook Template' Cell 4 (scale_to_zero_enabled) checked against databricks-agents."
+    fix = "safe"
 
     def check(self, target: Target) -> Iterator[Report]:
         for source, facts, path in agent_sources(self, target, lambda data: b"deploy" in data and b"agents" in data):
@@ -205,4 +232,22 @@ class AgentsDeploy(Rule):
                         "silently ignores names it does not know",
                         path,
                         at=source.loc_of(keyword),
+                        fix=_rename_keyword(target, source, call.node, keyword, close[0] if close else None),
                     )
+
+
+# Keywords whose meaning is certain: the guide's own slip.
+_KNOWN_SLIPS = {"scale_to_zero_enabled": "scale_to_zero"}
+
+
+def _rename_keyword(target: Target, source: PythonSource, call: ast.Call, keyword: ast.keyword, close: str | None) -> Fix | None:
+    assert keyword.arg is not None
+    new_name = _KNOWN_SLIPS.get(keyword.arg, close)
+    text = python_text(target, source)
+    if new_name is None or text is None or any(k.arg == new_name for k in call.keywords):
+        return None
+    line, col = start_of(keyword)
+    edit = text.edit((line, col), (line, col + len(keyword.arg.encode("utf-8"))), new_name)
+    if edit is None:
+        return None
+    return Fix(f"rename {keyword.arg}= to {new_name}=", (edit,), safe=keyword.arg in _KNOWN_SLIPS)

@@ -158,9 +158,10 @@ class PathBeforeLog(Rule):
     ## What it does
     For each `mlflow.<flavor>.log_model` call given a code model as a path (`python_model="/tmp/agent/agent.py"`,
     `lc_model=...`), checks that the model file's folder is put on `sys.path` before the call, in execution order.
-    It needs the path's value to be known (constants, `os.path.join`, `pathlib`), and stays silent when an earlier
-    `sys.path` change has a value it cannot know, or when the model file, followed into the bundle, imports no
-    module of the bundle.
+    It needs the path's value to be known (constants, `os.path.join`, `pathlib`): a folder that comes from a job
+    parameter (`argparse`, widgets) or a function's argument is not known offline, and the rule stays silent. It
+    also stays silent when an earlier `sys.path` change has a value it cannot know, or when the model file,
+    followed into the bundle, imports no module of the bundle.
 
     ## Why it matters
     `log_model()` imports the model file while logging (it validates the code model before it bundles
@@ -267,7 +268,8 @@ class NotebookPip(Rule):
         seen: set[tuple[str, int, int, str]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
             for source in program.runs:
-                if not source.is_notebook or source.tree is None:
+                # A notebook export run as a spark_python_task file: its "# MAGIC %pip" lines are comments.
+                if not source.is_notebook or source.tree is None or not program.entry.notebook:
                     continue
                 for report in self._check_notebook(program, source):
                     if report.at is not None and _once(seen, report.at):

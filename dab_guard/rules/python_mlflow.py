@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Loc, Report, Severity
 from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, LogModel, ModuleFacts, facts_of
-from dab_guard.python.pip import normalise, parse_requirement, provides
+from dab_guard.python.pip import LATEST_MINOR, installed_version, normalise, parse_requirement, provides
 from dab_guard.python.program import (
     TaskProgram,
     log_registers_to_uc,
     max_file_bytes,
     module_registers_to_uc,
     programs,
+    task_installs,
     task_mlflow,
     task_runtime,
 )
@@ -108,7 +109,7 @@ class UcSignature(Rule):
                 if problem is None:
                     continue
                 message, severity = problem
-                if model == "unknown" and log.keyword("signature") is None and severity is Severity.ERROR:
+                if model == "unknown" and log.keyword("signature") is None:
                     # The model class cannot be seen: it may be one whose signature MLflow sets.
                     message = f"{message}, unless the model class is a ChatAgent, ResponsesAgent or ChatModel"
                     severity = Severity.WARNING
@@ -327,8 +328,11 @@ class MlflowApi(Rule):
     version; `artifact_path` on MLflow 3 is a warning (deprecated). The version is the `mlflow-version` setting if
     set, else the MLflow of the task's Databricks Runtime ML (14.3 LTS: 2.9.2, 15.4 LTS: 2.13.1, 16.4 LTS: 2.21.3,
     17.3 LTS: 3.0.1, 18: 3.8.1) changed by any `mlflow` install of the task (`libraries`, environment dependencies,
-    `%pip install` in its notebook; an unpinned install keeps the runtime's version). Without a known version, only
-    the `name=` + `artifact_path=` check runs. Packages that upgrade MLflow as a dependency are not followed.
+    `%pip install` in its notebook; an unpinned install keeps the runtime's version). Installing
+    `databricks-agents`, `databricks-langchain` or `databricks-openai` without a pin counts as installing the newest
+    MLflow 3 (their current releases require it: databricks-agents 1.13, databricks-langchain 0.22,
+    databricks-openai 0.18); pinned, they make the version unknown. Without a known version, only the `name=` +
+    `artifact_path=` check runs. Other packages that upgrade MLflow as a dependency are not followed.
 
     ## Why it matters
     MLflow 2's `log_model()` has no `name` parameter and fails with `got an unexpected keyword argument 'name'`;
@@ -402,15 +406,33 @@ class MlflowApi(Rule):
 LANGCHAIN_SCHEMA_FIXED = (3, 6)
 # From this runtime on, langchain 1.x installs over the runtime's packages (pydantic 2); older runtimes keep their own.
 LANGCHAIN_1_RUNTIME = (16, 4)
+# The langchain a runtime ML release may ship: a 0.x (16.4 and 17.3 LTS ML predate langchain 1.0, October 2025).
+RUNTIME_LANGCHAIN = (0, LATEST_MINOR)
+
+
+def _langchain_1_install(target: Target, program: TaskProgram) -> str | None:
+    """Where the task installs langchain 1.x (``langchain>=1`` ...), or None when it may keep a runtime's 0.x.
+
+    An unpinned ``langchain`` leaves an installed 0.x in place (without ``--upgrade``), so it is not counted.
+    """
+    for installed in task_installs(target, program).packages:
+        if installed.name != "langchain":
+            continue
+        after = installed_version(RUNTIME_LANGCHAIN, installed.requirement, installed.upgrade)
+        if after is not None and after[0] >= 1:
+            return f"{installed.requirement.text}, {installed.where}"
+    return None
 
 
 class StaleLangchain(Rule):
     """
     ## What it does
     Reports imports of `langchain.schema` (and its submodules) in any file a task runs or logs as a code model, and
-    `mlflow.langchain.log_model` on a task whose MLflow still imports `langchain.schema` while logging: MLflow
-    before 3.6 (Databricks Runtime 16.4 LTS ML ships 2.21.3, 17.3 LTS ML 3.0.1) unless the job installs a newer
-    MLflow. Imports inside `try/except ImportError` are not reported.
+    `mlflow.langchain.log_model` on a task that installs langchain 1.x (`langchain>=1` in its libraries, environment
+    or `%pip install`) while its MLflow still imports `langchain.schema` when logging: MLflow before 3.6 (checked in
+    2.21.3, 3.0.1 and 3.5.0; Databricks Runtime 16.4 LTS ML ships 2.21.3, 17.3 LTS ML 3.0.1) unless the job installs
+    a newer MLflow. Installing `databricks-langchain`, which requires langchain 1.x, also brings MLflow 3 (see
+    DG206), so it is not reported. Imports inside `try/except ImportError` are not reported.
 
     ## Why it matters
     langchain 1.0 removed `langchain.schema`, and `databricks-langchain` pulls langchain 1.x in: the job fails with
@@ -462,13 +484,16 @@ class StaleLangchain(Rule):
             runtime = task_runtime(target, program.ref)
             if runtime is not None and runtime.version is not None and runtime.version < LANGCHAIN_1_RUNTIME:
                 continue
+            langchain_1 = _langchain_1_install(target, program)
+            if langchain_1 is None:
+                continue  # the runtime's own langchain 0.x still has langchain.schema
             for source, log in langchain_logs:
                 loc = source.loc_of(log.call.node)
                 if _seen_once(seen, loc):
                     yield Report(
                         f"mlflow.langchain.log_model() on MLflow {version.text} ({version.source}) imports "
-                        "langchain.schema, which langchain 1.x no longer has: log with mlflow.pyfunc.log_model"
-                        "(python_model=...) instead, or install mlflow>=3.6",
+                        f"langchain.schema, which the langchain 1.x this task installs ({langchain_1}) no longer has: "
+                        "log with mlflow.pyfunc.log_model(python_model=...) instead, or install mlflow>=3.6",
                         program.path,
                         at=loc,
                     )
