@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # mypy checks this branch on 3.11 too
 
 
 class ConfigError(Exception):
@@ -36,6 +36,8 @@ KNOWN_KEYS = frozenset(
         "limits",
     }
 )
+# The bounds under [limits] (see dab_guard.bundle.yamlread.Limits); a misspelt one would silently bound nothing.
+LIMIT_KEYS = frozenset({"max-file-bytes", "max-nodes", "max-depth", "max-python-bytes"})
 
 
 @dataclass
@@ -122,18 +124,25 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     settings = Settings(source=source)
     settings.select = _str_list(table, "select", source)
     settings.ignore = _str_list(table, "ignore", source)
+    check_selectors(settings.select, f"{source}: select")
+    check_selectors(settings.ignore, f"{source}: ignore")
     severity = table.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{source}: 'severity' must be a table of rule = \"error|warning|info\"")
     for rule, level in severity.items():
+        rule_id = _rule_id(str(rule))
+        if rule_id is None:
+            raise ConfigError(f"{source}: severity.{rule}: no rule has this id or name (see `dab-guard rules`)")
         try:
-            settings.severity[str(rule).upper()] = Severity.parse(str(level))
+            settings.severity[rule_id] = Severity.parse(str(level))
         except ValueError as exc:
             raise ConfigError(f"{source}: severity.{rule}: {exc}") from None
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict) or not all(isinstance(v, list) for v in per_file.values()):
         raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [rule ids]")
     settings.per_file_ignores = {str(k): [str(x) for x in v] for k, v in per_file.items()}
+    for pattern, selectors in settings.per_file_ignores.items():
+        check_selectors(selectors, f'{source}: per-file-ignores."{pattern}"')
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{source}: 'strict' must be true or false")
@@ -149,8 +158,35 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     limits = table.get("limits", {})
     if not isinstance(limits, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()):
         raise ConfigError(f"{source}: 'limits' must be a table of positive integers")
+    unknown_limits = sorted(set(limits) - LIMIT_KEYS)
+    if unknown_limits:
+        raise ConfigError(f"{source}: unknown limit {', '.join(unknown_limits)} (known: {', '.join(sorted(LIMIT_KEYS))})")
     settings.limits = dict(limits)
     return settings
+
+
+def _known_rules() -> list[tuple[str, str]]:
+    """(id, name) of every rule; imported here, when settings are read, as the rules themselves import this module."""
+    from dab_guard.rules.registry import ALL_RULES
+
+    return [(rule.id, rule.name) for rule in ALL_RULES]
+
+
+def _rule_id(text: str) -> str | None:
+    """The id of the rule ``text`` names (an id in any case, or a rule name), or None."""
+    for rule_id, rule_name in _known_rules():
+        if text.strip().upper() == rule_id or text.strip() == rule_name:
+            return rule_id
+    return None
+
+
+def check_selectors(selectors: list[str], where: str) -> None:
+    """Refuse a selector (id, id prefix, name or ALL) that matches no rule: a typo would silently select or ignore
+    nothing."""
+    rules = _known_rules()
+    for selector in selectors:
+        if not any(_matches(rule_id, rule_name, [selector]) for rule_id, rule_name in rules):
+            raise ConfigError(f"{where}: '{selector}' matches no rule id, id prefix or rule name (see `dab-guard rules`)")
 
 
 def _str_list(table: dict[str, Any], key: str, source: str) -> list[str]:

@@ -8,6 +8,7 @@ from dab_guard.bundle.clusters import ClusterKind, TaskRef, iter_clusters, iter_
 from dab_guard.bundle.libraries import task_pip_packages
 from dab_guard.bundle.loader import load_bundle
 from dab_guard.bundle.resolve import Target, resolve_target
+from dab_guard.config import Settings
 from dab_guard.engine import validate
 
 BUNDLE = """
@@ -148,3 +149,14 @@ targets:
     assert [(f.line, f.targets) for f in findings] == [(9, ("dev", "prod"))]
     assert findings[0].path == "resources.jobs.j.job_clusters[0].new_cluster.spark_version"
     assert "16.4.x-cpu-ml-scala2.12" in findings[0].message
+
+
+def test_a_snapshot_runtime_is_named_as_a_build_not_as_a_release(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(
+        "bundle:\n  name: snap\nresources:\n  clusters:\n    dev:\n"
+        "      spark_version: 18.x-snapshot-scala2.13\n      num_workers: 1\n      data_security_mode: SINGLE_USER\n",
+        encoding="utf-8",
+    )
+    (finding,) = validate(tmp_path, settings=Settings(select=["DG103"])).findings
+    # "Runtime 18.x is not LTS (LTS: ..., 18.x)" would contradict itself.
+    assert finding.message.startswith("'18.x-snapshot-scala2.13' is a snapshot build, not a long-term-support release")

@@ -923,3 +923,272 @@ def test_unparseable_yaml_is_a_finding_not_a_traceback(tmp_path: Path, capsys: p
     # Only the syntax error: rules about a configuration that could not be read stay silent.
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["DG001"]
 
+
+
+# --- finding the bundle as the CLI does (bundle/root.go, config/filename.go) -----------------------------------
+
+
+def test_walking_up_tries_each_root_name_in_turn(tmp_path: Path) -> None:
+    # The CLI looks for databricks.yml from here to the filesystem root before it looks for databricks.yaml, and so
+    # on: a databricks.yml above wins over a bundle.yml here.
+    write(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "sub/bundle.yml": "bundle:\n  name: here\n"})
+    result = validate(None, cwd=tmp_path / "sub")
+    assert result.bundle_name == "above"
+    assert result.bundle.root_dir == tmp_path.resolve()
+
+
+def test_several_root_files_are_a_finding_however_the_folder_is_found(tmp_path: Path) -> None:
+    write(tmp_path, {"databricks.yaml": "bundle:\n  name: a\n", "bundle.yml": "bundle:\n  name: b\n", "src/x.py": ""})
+    walked = validate(None, cwd=tmp_path / "src", settings=only("DG004"))
+    assert [(f.file, f.line) for f in walked.findings] == [("bundle.yml", 1)]
+    named = validate(tmp_path / "bundle.yml", settings=only("DG004"))
+    assert [f.file for f in named.findings] == ["databricks.yaml"]  # the other root file, not the one read
+    # A root file given by another name is not that folder's root file: the CLI never sees it.
+    write(tmp_path, {"bundle.example": "bundle:\n  name: example\n"})
+    assert validate(tmp_path / "bundle.example", settings=only("DG004")).findings == []
+
+
+# --- includes: what the CLI's glob reads, and what it refuses (loader/process_root_includes.go) -------------------
+
+
+def test_a_glob_never_reads_a_root_file_as_an_include(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "databricks.yml.example": "bundle:\n  name: example\ninclude:\n  - '*.yml'\n",
+            "databricks.yml": "bundle:\n  name: other\n",
+            "bundle.yml": "bundle:\n  name: third\n",
+            "jobs.yml": _job_file("train"),
+        },
+    )
+    result = validate(tmp_path / "databricks.yml.example")
+    assert result.bundle_name == "example"
+    assert sorted(result.bundle.files) == ["databricks.yml.example", "jobs.yml"]
+
+
+def test_a_folder_a_glob_matches_is_a_finding(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "databricks.yml": "bundle:\n  name: folders\ninclude:\n  - resources/*\n",
+            "resources/a.yml": _job_file("a"),
+            "resources/nested/b.yml": _job_file("b"),
+        },
+    )
+    result = validate(tmp_path, settings=only("DG004"))
+    # Go's filepath.Glob returns folders too, and the CLI refuses what is not a YAML or JSON file.
+    assert [(f.line, f.severity.label, f.message) for f in result.findings] == [
+        (4, "error", "include 'resources/*' names a folder (resources/nested), not a YAML or JSON file")
+    ]
+    assert list(resolved(result).config["resources"]["jobs"]) == ["a"]
+
+
+# --- references: what stays unknown offline -------------------------------------------------------------------
+
+
+def test_a_workspace_path_under_the_home_folder_is_unknown(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: home
+                workspace:
+                  root_path: ~/.bundle/${bundle.name}/${bundle.target}
+                resources:
+                  jobs:
+                    train:
+                      name: train
+                      tasks:
+                        - task_key: train
+                          existing_cluster_id: abc
+                          notebook_task:
+                            notebook_path: ${workspace.root_path}/files/train
+                        - task_key: score
+                          existing_cluster_id: abc
+                          spark_python_task:
+                            python_file: ${workspace.file_path}/score.py
+            """
+        },
+    )
+    result = validate(tmp_path)
+    tasks = resolved(result).config["resources"]["jobs"]["train"]["tasks"]
+    # The CLI expands "~" to the deploying user's home, which is not known offline: no local path to check.
+    assert tasks[0]["notebook_task"]["notebook_path"] == "${workspace.root_path}/files/train"
+    assert tasks[1]["spark_python_task"]["python_file"] == "${workspace.file_path}/score.py"
+    assert found(result, "DG007") == []
+
+
+def test_references_in_a_top_level_key_the_cli_drops_are_not_resolved(tmp_path: Path) -> None:
+    # The CLI drops unknown top-level keys (such as one that only holds an anchor) when it loads a file; a reference
+    # in one is only resolved, and only wrong, in the targets that use the anchor.
+    write(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: anchors
+                x-job: &job
+                  train:
+                    name: train-${var.missing}
+                targets:
+                  dev:
+                    resources:
+                      jobs:
+                        <<: *job
+                  prod: {}
+            """
+        },
+    )
+    result = validate(tmp_path, settings=only("DG006"))
+    assert [(f.line, f.targets) for f in result.findings] == [(5, ("dev",))]
+
+
+def test_the_variable_note_says_where_the_value_was_set(tmp_path: Path) -> None:
+    write(tmp_path, {"databricks.yml": DUPLICATES.replace("      prod:\n", "      prod:\n        variables:\n          cluster: mian2\n")})
+    findings = validate(tmp_path, settings=only("DG008"), env={}).findings
+    by_target = {f.targets: f.message for f in findings if f.line == 16}
+    assert by_target[("dev", "staging")].endswith("(value of ${var.cluster} defined at databricks.yml:4:3)")
+    assert "defined at databricks.yml:4:3, set for target 'prod' at databricks.yml:30:16" in by_target[("prod",)]
+    env_note = validate(tmp_path, settings=only("DG008"), env={"BUNDLE_VAR_cluster": "x"}, targets=["dev"]).findings[0].message
+    assert "set by the environment variable BUNDLE_VAR_cluster" in env_note
+    flag_note = validate(tmp_path, settings=only("DG008"), variables={"cluster": "x"}, targets=["dev"]).findings[0].message
+    assert "set with --var cluster=..." in flag_note and "'x'" in flag_note
+
+
+def test_the_overrides_file_sits_between_the_environment_and_the_target(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "databricks.yml": REFERENCES,
+            ".databricks/bundle/prod/variable-overrides.json": json.dumps({"catalog": "from_file", "pool": "pool-from-file"}),
+        },
+    )
+
+    def tags(**kwargs: Any) -> Any:
+        return config(tmp_path, "prod", **kwargs)["resources"]["jobs"]["train"]["tags"]
+
+    assert tags(env={})["catalog"] == "from_file"
+    assert tags(env={"BUNDLE_VAR_catalog": "from_env"})["catalog"] == "from_env"
+    # The CLI resolves a lookup variable before it reads the file: its value stays unknown offline.
+    assert tags(env={})["pool"] == "${var.pool}"
+
+
+def test_var_for_an_undeclared_or_complex_variable_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"databricks.yml": REFERENCES})
+    code, out, err = run(capsys, "validate", str(tmp_path), "--var", "catalgo=x")
+    assert (code, out) == (2, "")
+    assert err == "dab-guard: --var catalgo=...: the bundle declares no variable 'catalgo' (did you mean 'catalog'?)\n"
+    code, _, err = run(capsys, "validate", str(tmp_path), "--var", "cluster=x")
+    assert code == 2 and "complex variable" in err and err.count("\n") == 1
+    assert run(capsys, "validate", str(tmp_path), "--var", "catalog=x", "--select", "DG006")[0] == 0
+
+
+# --- configuration: a typo is an error, never a silent no-op --------------------------------------------------
+
+
+def test_severity_takes_rule_ids_or_names_and_refuses_others(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(broken, {".dab-guard.toml": 'select = ["DG008"]\nseverity = { task-graph = "info" }\n'})
+    code, out, _ = run(capsys, "validate", str(broken), "--format", "json")
+    assert code == 0 and {f["severity"] for f in json.loads(out)["findings"]} == {"info"}
+    write(broken, {".dab-guard.toml": 'severity = { DG999 = "info" }\n'})
+    code, out, err = run(capsys, "validate", str(broken))
+    assert (code, out) == (2, "") and "severity.DG999: no rule has this id or name" in err
+
+
+@pytest.mark.parametrize(
+    ("toml", "argv", "expected"),
+    [
+        ('select = ["DG12"]\n', [], "select: 'DG12' matches no rule"),
+        ('ignore = ["acess-mode"]\n', [], "ignore: 'acess-mode' matches no rule"),
+        ('[per-file-ignores]\n"resources/*.yml" = ["DG0008"]\n', [], "'DG0008' matches no rule"),
+        ("", ["--select", "DG007,DG12"], "--select: 'DG12' matches no rule"),
+        ("", ["--ignore", "task-grahp"], "--ignore: 'task-grahp' matches no rule"),
+    ],
+)
+def test_a_selector_that_matches_no_rule_is_exit_2(
+    broken: Path, capsys: pytest.CaptureFixture[str], toml: str, argv: list[str], expected: str
+) -> None:
+    write(broken, {".dab-guard.toml": toml})
+    code, out, err = run(capsys, "validate", str(broken), *argv)
+    assert (code, out) == (2, "")
+    assert expected in err and err.count("\n") == 1
+
+
+def test_a_bad_option_is_one_line_on_stderr(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--format", "yaml"], ["--var", "novalue"], ["--no-such-option"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["validate", str(broken), *argv])
+        out, err = capsys.readouterr()
+        assert exc.value.code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("dab-guard"), err
+
+
+def test_an_empty_no_color_leaves_colour_on(
+    broken: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: only a non-empty value turns colour off
+    assert "\033[" in run(capsys, "validate", str(broken), "--select", "DG008")[1]
+
+
+def test_a_target_has_no_experimental_or_scripts_section_to_merge(tmp_path: Path) -> None:
+    # The CLI's target has neither field: it drops them (DG003 reports them), so no rule may act on their contents.
+    write(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: hooks
+                experimental:
+                  scripts:
+                    predeploy: echo root
+                targets:
+                  dev:
+                    experimental:
+                      scripts:
+                        predeploy: echo target
+                        pre_deploy: echo typo
+            """
+        },
+    )
+    result = validate(tmp_path, settings=Settings(select=["DG003", "DG009"]))
+    assert resolved(result).config["experimental"] == {"scripts": {"predeploy": "echo root"}}
+    assert [(f.rule, f.line) for f in result.findings] == [("DG003", 8)]
+
+
+def test_a_target_value_replaces_a_lookup_and_a_target_lookup_replaces_a_default(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: lookups
+                variables:
+                  pool:
+                    lookup:
+                      instance_pool: shared-pool
+                  cluster:
+                    default: 0101-000000-default
+                resources:
+                  jobs:
+                    train:
+                      name: train
+                      tags:
+                        pool: ${var.pool}
+                        cluster: ${var.cluster}
+                targets:
+                  dev:
+                    variables:
+                      pool: pool-dev
+                      cluster:
+                        lookup:
+                          cluster: dev-cluster
+                  prod: {}
+            """
+        },
+    )
+    result = validate(tmp_path, env={})
+    dev, prod = (resolved(result, name).config["resources"]["jobs"]["train"]["tags"] for name in ("dev", "prod"))
+    assert dev == {"pool": "pool-dev", "cluster": "${var.cluster}"}
+    assert prod == {"pool": "${var.pool}", "cluster": "0101-000000-default"}

@@ -167,3 +167,12 @@ def test_built_keys_round_trip(version: tuple[int, int], flavour: str) -> None:
     key = RuntimeKey.parse(text)
     assert key.valid, key.problems
     assert key.ml == ("ml" in flavour)
+
+
+def test_the_scala_version_ends_a_key_and_no_photon_ml_key_is_suggested() -> None:
+    moved = RuntimeKey.parse("16.4.x-scala2.12-photon")
+    assert not moved.valid and moved.corrected == "16.4.x-photon-scala2.12"
+    # Photon and ML never share a key: there is no single right answer to suggest.
+    assert RuntimeKey.parse("16.4.x-cpu-ml-scala2.12-photon").corrected is None
+    assert not RuntimeKey.parse("16.4.x-cpu-ml-scala2.12-photon").valid
+    assert RuntimeKey.parse("16.4.x-ml-photon-scala2.12").corrected is None

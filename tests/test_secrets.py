@@ -258,6 +258,29 @@ def test_no_report_format_ever_contains_a_credential(tmp_path: Path, capsys: pyt
             assert piece not in err
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATTERS))
+def test_no_report_file_ever_contains_a_credential(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    root, values = leaky_bundle(tmp_path / "bundle")
+    given = "cli-given-secret-4471"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    argv = ["validate", str(root), "--format", fmt, "--output", str(reports / f"output.{fmt}"), "--var", f"cli_token={given}"]
+    for other in sorted(FORMATTERS):
+        argv += ["--report", f"{other}={reports / f'report.{other}'}"]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    files = sorted(reports.iterdir())
+    assert len(files) == len(FORMATTERS) + 1
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        assert "DG111" in text or "plaintext-secret" in text, f"{file.name} has no DG111 finding"
+        for value in [*values, given]:
+            for piece in {value, value.replace("\\n", "\n"), value[:16]}:
+                assert piece not in text, f"{file.name} shows {piece!r}"
+                assert piece not in err
+
+
 def test_other_rules_messages_never_echo_a_credential(tmp_path: Path) -> None:
     root, values = leaky_bundle(tmp_path)
     result = validate(root)

@@ -42,6 +42,7 @@ class Bundle:
     files: dict[str, SourceFile]
     config: YMap
     problems: list[Problem] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)  # the bounds it was read with; Python files are read with them too
 
     @property
     def name(self) -> str | None:
@@ -61,8 +62,10 @@ class Bundle:
 def find_root(path: Path | None, cwd: Path) -> tuple[Path, Path]:
     """The bundle folder and its root configuration file, for a PATH argument or the working directory."""
     if path is None:
-        for folder in (cwd, *cwd.parents):
-            for name in ROOT_NAMES:
+        # As the CLI walks (bundle/root.go): each name in turn, from here up to the filesystem root, so a
+        # databricks.yml above wins over a bundle.yml here.
+        for name in ROOT_NAMES:
+            for folder in (cwd, *cwd.parents):
                 if (folder / name).is_file():
                     return folder, folder / name
         raise BundleError(f"no bundle found: none of {', '.join(ROOT_NAMES)} in {cwd} or any folder above it")
@@ -161,10 +164,7 @@ def _segment_regex(segment: str) -> re.Pattern[str]:
             if end == -1:
                 raise ValueError("unterminated [ in glob")
             body = segment[i + 1 : end]
-            if body.startswith("^"):
-                body = "^" + body[1:].replace("\\", "\\\\")
-            else:
-                body = body.replace("\\", "\\\\")
+            body = "^" + body[1:].replace("\\", "\\\\") if body.startswith("^") else body.replace("\\", "\\\\")
             out.append(f"[{body}]")
             i = end
         else:
@@ -210,18 +210,24 @@ def go_glob(root: Path, pattern: str) -> list[Path]:
 # --- Loading ---------------------------------------------------------------------------------------------------
 
 
-def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = Limits()) -> Bundle:
+_DEFAULT_LIMITS = Limits()
+
+
+def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = _DEFAULT_LIMITS) -> Bundle:
     """Read the root file and its includes, and merge them in order (root first)."""
     cwd = cwd or Path.cwd()
     root_dir, root_path = find_root(path, cwd)
     root_dir = root_dir.resolve()
     root_path = root_path.resolve()
     problems: list[Problem] = []
-    if path is not None and path.is_dir():
+    if root_path.name in ROOT_NAMES:
+        # The CLI refuses a bundle folder with more than one root file, however the folder was found (a PATH, or
+        # walking up); a root file given by another name (databricks.yml.example) is not such a folder's.
         present = [name for name in ROOT_NAMES if (root_dir / name).is_file()]
         if len(present) > 1:
+            other = next(name for name in present if name != root_path.name)
             problems.append(
-                Problem("DG004", f"several root files ({', '.join(present)}); the Databricks CLI refuses this", Loc(present[1], 1, 1))
+                Problem("DG004", f"several root files ({', '.join(present)}); the Databricks CLI refuses this", Loc(other, 1, 1))
             )
     root_rel = _rel(root_path, root_dir)
     try:
@@ -255,7 +261,7 @@ def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = Lim
             )
         _index_resources(value, resource_index, problems)
         merge_into(config, value)
-    return Bundle(root_dir, root_rel, files, config, problems)
+    return Bundle(root_dir, root_rel, files, config, problems, limits)
 
 
 def _checked_root(doc: YamlDocument, rel: str) -> YamlDocument:
@@ -272,7 +278,9 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
     if not isinstance(entries, list):
         return []  # the schema rule reports the wrong type
     out: list[tuple[str, SourceFile]] = []
-    seen: set[str] = {root_rel}
+    # As the CLI does, a root file name is never read as an include (`include: ["*.yml"]` must not read
+    # databricks.yml again, nor a databricks.yml beside a root file given by another name).
+    seen: set[str] = {root_rel, *ROOT_NAMES}
     seen_real: set[Path] = {(root_dir / root_rel).resolve()}
     # Includes may leave the bundle folder (`../shared/*.yml`, as the CLI allows) but never the repository that holds
     # it: a pull request must not make the check read a file elsewhere on the machine, such as a credentials file.
@@ -295,8 +303,8 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
         except ValueError as exc:
             problems.append(Problem("DG004", f"include '{entry}' is not a valid glob: {exc}", loc))
             continue
-        # Broken or looping symbolic links are kept, to be reported below rather than silently skipped.
-        matches = [m for m in matches if m.is_file() or m.is_symlink()] if has_glob(entry) else matches
+        # Every match is kept, as Go's filepath.Glob returns them: the CLI refuses a folder (or a broken or looping
+        # symbolic link) that a glob matches, so each is reported below rather than silently skipped.
         if not matches:
             if has_glob(entry):
                 problems.append(Problem("DG004", f"include '{entry}' matches no file", loc, Severity.WARNING))
@@ -325,7 +333,7 @@ def _includes(root_dir: Path, root_rel: str, config: YMap, limits: Limits, probl
                 continue  # the same file reached through a symbolic link
             seen_real.add(real)
             if match.is_dir():
-                problems.append(Problem("DG004", f"include '{entry}' names a folder ({rel}), not a file", loc))
+                problems.append(Problem("DG004", f"include '{entry}' names a folder ({rel}), not a YAML or JSON file", loc))
                 continue
             if not match.name.endswith(CONFIG_SUFFIXES):
                 problems.append(Problem("DG004", f"include '{entry}' matches {rel}, which is not a .yml, .yaml or .json file", loc))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,9 +28,15 @@ _NAME = r"[a-zA-Z]+(?:[-_]*[a-zA-Z0-9]+)*"
 REFERENCE_RE = re.compile(rf"\$\{{({_NAME}(?:\.{_NAME}(?:\[[0-9]+\])*)*(?:\[[0-9]+\])*)\}}")
 _PART_RE = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
-# Target sections merged into the root; the rest replace.
-_MERGED_SECTIONS = ("bundle", "workspace", "artifacts", "resources", "sync", "permissions", "presets", "experimental", "scripts")
+# Target sections merged into the root (config.Root.MergeTargetOverrides); the rest replace. A target has no
+# `experimental` or `scripts`: the CLI drops them as unknown fields (DG003), so they are not merged either.
+_MERGED_SECTIONS = ("bundle", "workspace", "artifacts", "resources", "sync", "permissions", "presets")
 _REPLACED_SECTIONS = ("run_as",)
+# The top-level sections of the configuration (the CLI's config.Root); it drops any other key when it loads a file.
+CONFIG_SECTIONS = frozenset(
+    ("artifacts", "bundle", "environments", "experimental", "include", "permissions", "presets", "python", "resources",
+     "run_as", "scripts", "sync", "targets", "variables", "workspace")
+)  # fmt: skip
 _KNOWN_NAMESPACES = ("var", "variables", "bundle", "workspace", "resources", "artifacts")
 
 
@@ -76,8 +83,12 @@ class Target:
         if "://" in value or value.startswith("/"):
             return None
         loc, _ = self.locate(parts)
-        base = PurePosixPath(loc.file).parent if loc else PurePosixPath(".")
-        return PurePosixPath(os.path.normpath(str(base / value)).replace(os.sep, "/"))
+        return _joined(posixpath.dirname(loc.file) if loc else "", value)
+
+
+@lru_cache(maxsize=8192)
+def _joined(folder: str, value: str) -> PurePosixPath:
+    return PurePosixPath(posixpath.normpath(posixpath.join(folder, value)))
 
 
 def target_section(bundle: Bundle) -> tuple[str | None, YMap | None]:
@@ -183,7 +194,8 @@ class _Resolver:
                     var.source, var.value, var.value_loc = "target", override["default"], override.val_locs.get("default")
                 elif override is not None:
                     var.source, var.value, var.value_loc = "target", override, target_vars.val_locs.get(name)
-            if name in self.file_overrides:
+            if name in self.file_overrides and var.source != "lookup":
+                # The CLI resolves a lookup before it reads this file (mutator/set_variables.go).
                 var.source, var.value, var.value_loc = "overrides file", self.file_overrides[name], None
             env_key = f"BUNDLE_VAR_{name}"
             if env_key in self.env:
@@ -246,7 +258,7 @@ class _Resolver:
                 return False, None, None
             known, value = self.variable_value(name, loc)
             var = self.variables[name]
-            note = f"value of ${{var.{name}}}" + (f" defined at {var.loc}" if var.loc else "")
+            note = _value_note(var, self.target_name)
             if not known:
                 return False, None, note
             return self._walk(value, rest, ref, loc, note)
@@ -271,9 +283,12 @@ class _Resolver:
         workspace = workspace if isinstance(workspace, YMap) else YMap()
         if not parts or parts[0] == "current_user":
             return False, None, None
-        key = parts[0]
+        key = str(parts[0])
         if key in workspace and workspace[key] is not None:
-            value = self.substitute(workspace[key], workspace.val_locs.get(str(key)) or loc)
+            value = self.substitute(workspace[key], workspace.val_locs.get(key) or loc)
+            if isinstance(value, str) and value.startswith("~"):
+                # The CLI expands "~" to the deploying user's home folder, which is not known offline.
+                return False, None, None
             return self._walk(value, parts[1:], ref, loc, None, missing_is_unknown=True)
         name = self.config.get("bundle", {}).get("name") if isinstance(self.config.get("bundle"), dict) else None
         defaults = {
@@ -283,7 +298,7 @@ class _Resolver:
             "state_path": "${workspace.root_path}/state",
             "resource_path": "${workspace.root_path}/resources",
         }
-        default = defaults.get(str(key))
+        default = defaults.get(key)
         if default is None:
             return False, None, None
         value = self.substitute(default, loc)
@@ -296,12 +311,13 @@ class _Resolver:
         self, value: Any, rest: list[str | int], ref: str, loc: Loc, note: str | None, missing_is_unknown: bool = False
     ) -> tuple[bool, Any, str | None]:
         for part in rest:
-            if (isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value)) or (isinstance(part, str) and isinstance(value, dict) and part in value):
-                value = value[part]
-            else:
+            found = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+            found = found or (isinstance(value, dict) and part in value)
+            if not found:
                 if not missing_is_unknown:
                     self.problems.append(Problem("DG006", f"${{{ref}}} does not exist in the variable's value", loc))
                 return False, None, note
+            value = value[part]
         if is_unknown(value):
             return False, None, note
         return True, value, note
@@ -423,6 +439,21 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
+def _value_note(var: Variable, target_name: str) -> str:
+    """Where a substituted value comes from: the variable's definition, and where its value was set when that is
+    not the definition's default (a finding points at the variable's use, which shows neither)."""
+    note = f"value of ${{var.{var.name}}}" + (f" defined at {var.loc}" if var.loc else "")
+    if var.source == "target":
+        note += f", set for target '{target_name}'" + (f" at {var.value_loc}" if var.value_loc else "")
+    elif var.source == "--var":
+        note += f", set with --var {var.name}=..."
+    elif var.source == "environment":
+        note += f", set by the environment variable BUNDLE_VAR_{var.name}"
+    elif var.source == "overrides file":
+        note += f", set in .databricks/bundle/{target_name}/variable-overrides.json"
+    return note
+
+
 def _did_you_mean(name: str, choices: Any) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -441,9 +472,29 @@ def resolve_target(
     """
     config = apply_target(bundle, name)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
-    resolved = resolver._substitute_map(config)
+    resolved = _substitute_sections(resolver, config)
     resolved = _apply_cluster_override(resolved)
     return Target(name, bundle, resolved, resolver.variables, resolver.problems)
+
+
+def _substitute_sections(resolver: _Resolver, config: YMap) -> YMap:
+    """The configuration with references substituted in every section the CLI knows.
+
+    Other top-level keys (those that only hold YAML anchors, or typos DG003 reports) stay as written: the CLI drops
+    them when it loads a file, before it resolves anything, so a reference in them is never resolved in a target
+    that does not use it.
+    """
+    if all(key in CONFIG_SECTIONS for key in config):
+        return resolver._substitute_map(config)
+    known = YMap()
+    for key in config:
+        if key in CONFIG_SECTIONS:
+            copy_entry(known, config, key)
+    substituted = resolver._substitute_map(known)
+    result = YMap()
+    for key in config:
+        copy_entry(result, substituted if key in CONFIG_SECTIONS else config, key)
+    return result
 
 
 def _apply_cluster_override(config: YMap) -> YMap:

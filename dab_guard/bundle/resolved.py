@@ -211,6 +211,6 @@ def resolved_target(config: YMap, source: str, bundle: Bundle, local: Target | N
     return ResolvedTarget(name, bundle, config, variables, [], source, local)
 
 
-def standalone_bundle(config: YMap, source: str, root_dir: Path) -> Bundle:
+def standalone_bundle(config: YMap, source: str, root_dir: Path, limits: Limits | None = None) -> Bundle:
     """A bundle that is nothing but the resolved configuration (no local files found)."""
-    return Bundle(root_dir, source, {}, config, [])
+    return Bundle(root_dir, source, {}, config, [], limits or Limits())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Long-term-support releases (Databricks Runtime LTS lifecycle). The issue treats every 18.x as LTS because no LTS of
 # that line had been announced when the rules were written: a rule must not call it "not LTS" on a guess.
@@ -104,6 +105,7 @@ class RuntimeKey:
         return text
 
 
+@lru_cache(maxsize=1024)  # a bundle names few runtimes, many times; RuntimeKey is frozen, so sharing is safe
 def _parse(text: str) -> RuntimeKey:
     raw = text.strip()
     lowered = raw.lower()
@@ -176,7 +178,7 @@ def _parse(text: str) -> RuntimeKey:
         problems.append("a key is either -cpu-ml- or -gpu-ml-, not both")
     if (cpu or gpu) and not ml and major >= SCALA_211_UNTIL:
         problems.append(f"-{'cpu' if cpu else 'gpu'}- only appears in ML keys (-{'cpu' if cpu else 'gpu'}-ml-)")
-    if scala is None:
+    if scala is None or seen[-1] != "scala":
         problems.append("a key ends with the Scala version (-scala2.12 or -scala2.13)")
     elif major >= SCALA_213_ONLY_FROM and scala != "2.13":
         problems.append(f"Databricks Runtime {SCALA_213_ONLY_FROM} and later ship Scala 2.13 only")
@@ -237,6 +239,8 @@ def _canonical(key: RuntimeKey, flags: dict[str, bool], unknown: list[str], dash
         return None
     if cpu and not ml:
         return None  # "16.4.x-cpu-scala2.12": an ML key or a standard one? Either is a guess.
+    if flags["photon"] and (ml or gpu):
+        return None  # no key is both Photon and ML: which of the two was meant is a guess
     if key.major < SCALA_211_UNTIL:
         return None  # pre-7 keys had shapes dab-guard does not rebuild
     scala = key.scala

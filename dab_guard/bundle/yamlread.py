@@ -23,7 +23,7 @@ from dab_guard.finding import Loc, Severity
 try:  # libyaml's parser and composer, several times faster than the pure-Python one
     from yaml._yaml import CParser as _CParser
 
-    class _ComposeLoader(_CParser, BaseResolver):  # type: ignore[misc]
+    class _ComposeLoader(_CParser, BaseResolver):  # type: ignore[misc,unused-ignore]
         def __init__(self, stream: str) -> None:
             _CParser.__init__(self, stream)
             BaseResolver.__init__(self)
@@ -112,6 +112,9 @@ class Limits:
     # the parsed tree of one file under about a gigabyte.
     max_nodes: int = 1_000_000
     max_depth: int = 200
+    # Python text (a script, or a notebook's code cells) parsed with ``ast``: parsing costs about half a second of CPU
+    # per MiB, and hand-written job code stays far below this.
+    max_python_bytes: int = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,7 @@ class _Converter:
 def _compose(text: str) -> Node | None:
     loader = _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
     try:
-        return loader.get_single_node()  # type: ignore[no-any-return]
+        return loader.get_single_node()  # type: ignore[no-any-return,unused-ignore]
     finally:
         dispose = getattr(loader, "dispose", None)
         if dispose is not None:
