@@ -215,7 +215,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes, write=False)
-    sys.stdout.write(unified_diff(outcome.plan.changes))
+    from dab_guard.secrets import Masker
+
+    result = outcome.result
+    mask = Masker.for_bundle(result.bundle, result.resolved.values()) if result is not None else None
+    sys.stdout.write(unified_diff(outcome.plan.changes, mask))
     sys.stdout.flush()
     for line in (*outcome.plan.messages, *describe_suggested(outcome.plan)):
         print(f"dab-guard: {line}", file=sys.stderr)

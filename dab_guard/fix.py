@@ -16,7 +16,7 @@ import difflib
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,14 +317,19 @@ def _reading_problems(problems: Sequence[Any]) -> int:
 # --- output -------------------------------------------------------------------------------------------------------
 
 
-def unified_diff(changes: Sequence[FileChange]) -> str:
-    """The changes as one unified diff, paths relative to the bundle root with ``a/`` and ``b/`` prefixes."""
+def unified_diff(changes: Sequence[FileChange], mask: Callable[[str], str] | None = None) -> str:
+    """The changes as one unified diff, paths relative to the bundle root with ``a/`` and ``b/`` prefixes.
+
+    ``mask`` hides credentials that context lines would otherwise print (a masked line cannot be applied as a
+    patch, which is the lesser harm).
+    """
     out: list[str] = []
     for change in changes:
         before, after = _lines(change.before), _lines(change.after)
         for line in difflib.unified_diff(before, after, f"a/{change.rel}", f"b/{change.rel}"):
             out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+    text = "".join(out)
+    return mask(text) if mask is not None else text
 
 
 def _lines(text: str) -> list[str]:
@@ -363,6 +368,7 @@ def write_changes(plan: FixPlan) -> list[FileChange]:
 class FixOutcome:
     plan: FixPlan
     written: list[FileChange]
+    result: Result | None = None  # the validation the plan came from
 
     def fixed_count(self) -> int:
         files = {change.rel for change in self.written}
@@ -399,7 +405,7 @@ def run_fix(
         choose_targets(result.bundle, targets)  # an unknown target is a usage error, as in validate
     plan = plan_fixes(result, unsafe=unsafe, targets=targets)
     written = write_changes(plan) if write else []
-    return FixOutcome(plan, written)
+    return FixOutcome(plan, written, result)
 
 
 def describe_suggested(plan: FixPlan) -> Iterator[str]:

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import re
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -444,7 +443,7 @@ def test_a_finding_the_same_in_every_target_is_reported_once(tmp_path: Path) -> 
     assert re.search(r"max_concurrent_runs: expected an integer, got 'many'", schema_findings[0].message)
 
 
-def test_a_thousand_jobs_take_well_under_a_second(tmp_path: Path) -> None:
+def test_a_thousand_valid_jobs_give_no_issue(tmp_path: Path) -> None:
     jobs = {
         f"job_{i}": {
             "name": f"job-{i}",
@@ -471,6 +470,5 @@ def test_a_thousand_jobs_take_well_under_a_second(tmp_path: Path) -> None:
     config = {"bundle": {"name": "big"}, "variables": {"workers": {"default": 2}}, "resources": {"jobs": jobs}}
     schema_checker = checker()
     list(schema_checker.issues({"bundle": {"name": "warm-up"}}))
-    start = time.perf_counter()
+    # Its speed is measured by bench/run.py, not asserted here: a loaded CI machine would make a timing flaky.
     assert list(schema_checker.issues(config)) == []
-    assert time.perf_counter() - start < 0.5

@@ -369,3 +369,34 @@ def test_the_clis_resolved_configuration_is_masked_too(
     assert code == 1
     assert any(f["rule"] == "DG002" and "***" in f["message"] for f in json.loads(out)["findings"]), out
     assert password not in out
+
+
+def test_fix_diff_never_prints_a_credential_in_its_context_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = "Hunter2-Plaintext-99"
+    root = write(
+        tmp_path,
+        {
+            "databricks.yml": HEAD
+            + f"""
+resources:
+  jobs:
+    train:
+      name: train
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster:
+            spark_version: 16.4.x-ml-scala2.12
+            spark_conf:
+              spark.datasource.password: {password}
+            num_workers: 1
+            node_type_id: i3.xlarge
+            data_security_mode: SINGLE_USER
+"""
+        },
+    )
+    code = main(["fix", str(root), "--diff"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "+            spark_version: 16.4.x-cpu-ml-scala2.12" in out  # the fix is shown
+    assert "spark.datasource.password" in out  # with its context line...
+    assert password not in out and password not in err  # ...masked

@@ -176,7 +176,8 @@ def test_a_workspace_that_never_answers_is_bounded(
     assert code == 2
     assert "did not answer within 2 s" in err
     assert "DG101" in out
-    assert elapsed < 6, elapsed
+    # Unbounded, the SDK would wait 60 s per request and retry for 300 s; the margin absorbs a loaded CI machine.
+    assert elapsed < 25, elapsed
 
 
 def test_an_unreachable_workspace_is_bounded(
@@ -192,7 +193,7 @@ def test_an_unreachable_workspace_is_bounded(
     code, _, err = _run(capsys, "validate", str(folder), "--online")
     assert code == 2
     assert ("cannot reach" in err or "did not answer" in err) and len(err.strip().splitlines()) == 1, err
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 25  # unbounded, the SDK retries for 300 s
 
 
 def test_a_server_that_never_answers_even_the_probe_is_bounded(
@@ -212,7 +213,8 @@ def test_a_server_that_never_answers_even_the_probe_is_bounded(
     assert code == 2
     assert "DG101" in out  # the offline report is on stdout
     assert err.count("\n") == 1 and "did not answer within 2 s" in err, err
-    assert elapsed < 6, elapsed
+    # Unbounded, the SDK would wait 60 s per request and retry for 300 s; the margin absorbs a loaded CI machine.
+    assert elapsed < 25, elapsed
 
 
 def test_default_bounds_stay_within_30_seconds() -> None:
