@@ -12,7 +12,7 @@ little about them to judge.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 # Long-term-support releases (Databricks Runtime LTS lifecycle). The issue treats every 18.x as LTS because no LTS of
@@ -207,22 +207,7 @@ def _parse(text: str) -> RuntimeKey:
             problems.append(f"the parts are out of order (keys read {_ORDER_HINT})")
     if not problems:
         return parsed
-    return RuntimeKey(
-        text,
-        "dbr",
-        major,
-        minor,
-        ml=ml,
-        cpu=cpu,
-        gpu=gpu,
-        photon=flags["photon"],
-        aarch64=flags["aarch64"],
-        genomics=flags["hls"],
-        scala=scala,
-        channel=channel,
-        problems=tuple(problems),
-        corrected=canonical if canonical != raw else None,
-    )
+    return replace(parsed, problems=tuple(problems), corrected=canonical if canonical != raw else None)
 
 
 _ORDER_HINT = "RELEASE.x[-aarch64][-photon|-cpu-ml|-gpu-ml]-scalaX.Y"

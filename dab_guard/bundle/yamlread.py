@@ -20,6 +20,13 @@ from yaml.resolver import BaseResolver
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.finding import Loc, Severity
 
+_DEFAULT_SCALAR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
+_DEFAULT_TAGS: dict[type, str] = {
+    ScalarNode: BaseResolver.DEFAULT_SCALAR_TAG,
+    SequenceNode: BaseResolver.DEFAULT_SEQUENCE_TAG,
+    MappingNode: BaseResolver.DEFAULT_MAPPING_TAG,
+}
+
 try:  # libyaml's parser and composer, several times faster than the pure-Python one
     from yaml._yaml import CParser as _CParser
 
@@ -27,6 +34,11 @@ try:  # libyaml's parser and composer, several times faster than the pure-Python
         def __init__(self, stream: str) -> None:
             _CParser.__init__(self, stream)
             BaseResolver.__init__(self)
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            # Untagged nodes get their kind's default tag; scalars are typed later by YAML 1.2 rules. This skips
+            # PyYAML's resolver machinery, called once per node.
+            return _DEFAULT_TAGS.get(kind, _DEFAULT_SCALAR_TAG)
 
     HAVE_LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built

@@ -1,0 +1,33 @@
+"""Fast paths never change findings: libyaml versus the pure-Python reader, on every fixture and corpus bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dab_guard.bundle import yamlread
+from dab_guard.config import load_settings
+from dab_guard.engine import validate
+from tests.conftest import CORPUS, FIXTURES
+from tests.expectations import all_fixtures
+
+BUNDLES = all_fixtures(FIXTURES) + (sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else [])
+
+
+def _findings(bundle: Path) -> list[tuple[object, ...]]:
+    result = validate(bundle, settings=load_settings(bundle))
+    # The two parsers word a syntax error differently; where and what it is must agree.
+    return [
+        (f.file, f.line, f.column, f.rule, f.severity, "invalid YAML" if f.message.startswith("invalid YAML:") else f.message, f.path, f.targets)
+        for f in result.findings
+    ]
+
+
+@pytest.mark.skipif(not yamlread.HAVE_LIBYAML, reason="PyYAML was built without libyaml")
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[f"{p.parent.name}/{p.name}" for p in BUNDLES])
+def test_libyaml_and_pure_python_readers_give_identical_findings(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _findings(bundle)
+    monkeypatch.setattr(yamlread, "HAVE_LIBYAML", False)
+    slow = _findings(bundle)
+    assert fast == slow
