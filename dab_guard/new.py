@@ -22,6 +22,7 @@ from typing import Any
 from dab_guard.cli import EXIT_OK, UsageError
 
 INSTALL_HINT = "pip install 'dab-guard[template]'"
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 
 def add_new_parser(sub: Any) -> None:
@@ -65,6 +66,12 @@ def parse_answers(pairs: Sequence[str], known: Sequence[str]) -> dict[str, str]:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else f" (the template asks: {', '.join(known)})"
             raise UsageError(f"unknown template answer {key!r}{hint}")
+        if any(marker in value for marker in TEMPLATE_MARKERS):
+            # Cookiecutter renders answers given on the command line as Jinja before using them.
+            shown = " or ".join(repr(marker) for marker in TEMPLATE_MARKERS)
+            raise UsageError(
+                f"answer {key}={value!r} contains {shown}, which cookiecutter would evaluate as a template"
+            )
         answers[key] = value
     return answers
 
@@ -105,6 +112,7 @@ def create_bundle(output_dir: Path, pairs: Sequence[str] = (), *, no_input: bool
         from cookiecutter.generate import generate_context  # type: ignore[import-untyped]
         from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]
         from cookiecutter.prompt import prompt_for_config  # type: ignore[import-untyped]
+        from jinja2 import TemplateError  # cookiecutter's own dependency
     except ImportError:
         raise UsageError(f"`dab-guard new` needs cookiecutter: {INSTALL_HINT}") from None
 
@@ -122,7 +130,7 @@ def create_bundle(output_dir: Path, pairs: Sequence[str] = (), *, no_input: bool
             extra_context=extra,
         )
         answers = dict(prompt_for_config(context, no_input))
-    except (CookiecutterException, ValueError) as exc:  # ValueError: a value outside a choice's list
+    except (CookiecutterException, TemplateError, ValueError) as exc:  # ValueError: a value outside a choice's list
         raise UsageError(_one_line(exc)) from None
 
     problems = load_answer_rules(template).problems(answers)
@@ -156,14 +164,15 @@ def create_bundle(output_dir: Path, pairs: Sequence[str] = (), *, no_input: bool
             created = cookiecutter(
                 str(clean), no_input=True, extra_context=final, output_dir=str(output_dir), config_file=str(config_file)
             )
-        except (CookiecutterException, ValueError, OSError) as exc:
+        except (CookiecutterException, TemplateError, ValueError, OSError) as exc:
             _remove_empty(first_created, output_dir)
             raise UsageError(_one_line(exc)) from None
     return Path(created)
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    # UndefinedVariableInTemplate's text ends with the whole context, which is no use to the user.
+    text = str(exc).split(". Context: ", 1)[0].strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 

@@ -27,8 +27,10 @@ from typing import Any
 import pytest
 import yaml
 
+import dab_guard
 from dab_guard.cli import main
 from dab_guard.engine import validate
+from dab_guard.rules.registry import rules_by_id
 from tests.conftest import REFERENCE, ROOT
 
 pytest.importorskip("cookiecutter", reason="cookiecutter is not installed (pip install -e '.[test]')")
@@ -74,6 +76,14 @@ AWKWARD = [
     {"project_name": "2024 forecast", "model_kind": "plain", "runtime": "16.4"},
     {"project_name": "🚀🚀", "model_flavour": "langchain"},
     {"project_name": "YAML words", "bundle_name": "null", "catalog": "true", "schema": "on", "model_name": "1e3"},
+    # Unity Catalog accepts '-' (SQL needs backticks for it; the scripts use the REST API and MLflow, which do not).
+    {
+        "project_name": "Hyphens",
+        "catalog": "dev-catalog",
+        "schema": "ml-models",
+        "model_name": "churn-v2",
+        "ci": "none",
+    },
 ]
 
 
@@ -115,6 +125,8 @@ def assert_no_template_syntax(project: Path) -> None:
         # Jinja's whitespace control leaves no trailing blanks and exactly one final newline.
         assert not [n for n, line in enumerate(text.splitlines(), 1) if line != line.rstrip()], relative
         assert text.endswith("\n") and not text.endswith("\n\n"), relative
+        if path.suffix in (".md", ".yml", ".toml", ".txt"):  # leaving out a block leaves no gap behind
+            assert "\n\n\n" not in text, f"{relative} has two blank lines in a row"
 
 
 def assert_yaml_parses(project: Path) -> list[Path]:
@@ -179,7 +191,70 @@ def load(project: Path, relative: str) -> Any:
     return yaml.safe_load((project / relative).read_text("utf-8"))
 
 
+RULE_MENTION = re.compile(r"\b(DG\d{3}) `([a-z-]+)`")
+
+
+def assert_readme_names_real_rules(project: Path, answers: dict[str, str]) -> None:
+    """The README's "which rule protects what" names each rule by its real id and name, and only rules that apply."""
+    readme = (project / "README.md").read_text("utf-8")
+    rules = rules_by_id()
+    mentioned = RULE_MENTION.findall(readme)
+    assert mentioned
+    for rule_id, name in mentioned:
+        assert rule_id in rules and rules[rule_id].name == name, f"README: {rule_id} `{name}`"
+    ids = {rule_id for rule_id, _ in mentioned}
+    agent = answers["model_kind"] == "agent"
+    existing = answers["compute"] == "existing_cluster"
+    assert {"DG207", "DG211", "DG212", "DG305"} <= ids if agent else not {"DG207", "DG211", "DG212", "DG305"} & ids
+    assert ("DG307" in ids) is existing and ("DG101" in ids) is not existing
+    assert ("DG104" in ids) is (answers["compute"] == "instance_pool")
+    assert ("DG113" in ids) is (answers["ci"] == "github")
+
+
+def assert_ci_uses_the_action(project: Path) -> None:
+    """The workflow validates with the repository's own composite action, with inputs it declares, and keeps the
+    workspace secrets out of every step that does not talk to the workspace."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))
+    workflow = load(project, ".github/workflows/bundle-ci.yml")
+    assert "env" not in workflow and all("env" not in job for job in workflow["jobs"].values())
+    (steps,) = [job["steps"] for job in workflow["jobs"].values()]
+    (ours,) = [step for step in steps if str(step.get("uses", "")).startswith("dab-guard/dab-guard@")]
+    assert ours["uses"] == f"dab-guard/dab-guard@v{dab_guard.__version__}"
+    assert set(ours["with"]) <= set(action["inputs"]), set(ours["with"]) - set(action["inputs"])
+    assert ours["with"]["format"] == "github" and ours["with"]["fail-on"] in ("error", "warning", "never")
+    for step in steps:
+        uses_secrets = "secrets." in json.dumps(step)
+        talks_to_workspace = "databricks " in step.get("run", "") or step.get("id") == "credentials"
+        assert uses_secrets is talks_to_workspace, step.get("name") or step.get("uses")
+
+
 # --- the covering set ----------------------------------------------------------------------------------------------
+
+
+def test_template_names_this_dab_guard_release() -> None:
+    # The CI workflow pins dab-guard's action (and requirements-dev.txt dab-guard) to the release the template is from.
+    choices = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))
+    assert choices["_dab_guard_version"] == dab_guard.__version__
+
+
+# What the hooks may import: the answer rules beside them and the standard library's local parts. Nothing that opens
+# a connection (socket, urllib, http, requests) or runs a program (subprocess, git).
+HOOK_IMPORTS = {"__future__", "bundle_answers", "collections", "json", "os", "re", "shutil", "sys"}
+
+
+@pytest.mark.parametrize("hook", sorted(path.name for path in (TEMPLATE / "hooks").glob("*.py")))
+def test_hooks_do_no_network_and_no_git_work(hook: str) -> None:
+    # The hooks are Jinja templates; their one Jinja expression stands in a place where a string is valid Python.
+    source = re.sub(r"\{\{.*?\}\}", "'{}'", (TEMPLATE / "hooks" / hook).read_text("utf-8"))
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("os.system", "os.popen", "__import__"):
+            pytest.fail(f"{hook} runs {ast.unparse(node.func)}")
+    assert imported <= HOOK_IMPORTS, imported - HOOK_IMPORTS
 
 
 def test_covering_set_covers_every_answer() -> None:
@@ -259,6 +334,9 @@ def test_rendering_is_valid(
         answers["predeploy_guard"] == "yes"
     )
     assert (project / ".github" / "workflows" / "bundle-ci.yml").is_file() is (answers["ci"] == "github")
+    if answers["ci"] == "github":
+        assert_ci_uses_the_action(project)
+    assert_readme_names_real_rules(project, answers)
     assert (project / "src" / "agent.py").is_file() is agent and (project / "src" / "model.py").is_file() is not agent
     assert (project / "notebooks" / ("develop_agent.py" if agent else "develop_model.py")).is_file()
     assert not list(project.rglob("__pycache__"))
@@ -278,6 +356,25 @@ def test_awkward_names(
         assert isinstance(root["variables"][key]["default"], str), key  # `true`, `on` and `1e3` stay strings
     job = load(project, f"resources/{project.name}.job.yml")["resources"]["jobs"][f"{project.name}_job"]
     assert job["name"] == answers["project_name"].strip()
+
+
+def test_cookiecutter_command_line_with_answers(tmp_path: Path, cookiecutter_config: str) -> None:
+    """What the README shows: `cookiecutter --no-input bundle_template key=value ...`, through cookiecutter's own CLI."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", cookiecutter_config, str(TEMPLATE)]
+    good = ["project_name=Fraud agent", "runtime=17.3", "compute=instance_pool", "instance_pool_id=pool-1"]
+    run = subprocess.run([*command, "-o", str(tmp_path / "good"), *good], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    project = tmp_path / "good" / "fraud_agent"
+    assert_validates_clean(project)
+    cluster = load(project, "resources/fraud_agent.job.yml")["resources"]["jobs"]["fraud_agent_job"]["job_clusters"]
+    assert cluster[0]["new_cluster"]["instance_pool_id"] == "${var.instance_pool_id}"
+
+    bad = ["bundle_name=fraud-agent", "compute=instance_pool"]
+    run = subprocess.run([*command, "-o", str(tmp_path / "bad"), *bad], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "error: bundle_name 'fraud-agent' is not an identifier" in run.stderr
+    assert "error: compute is instance_pool but instance_pool_id is empty" in run.stderr
+    assert not list((tmp_path / "bad").glob("*"))
 
 
 def test_derived_bundle_names(tmp_path: Path, cookiecutter_config: str) -> None:
@@ -314,7 +411,7 @@ def test_generated_tests_pass(answers: dict[str, str], tmp_path: Path, cookiecut
     project = render(tmp_path / "out", cookiecutter_config, answers)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -323,6 +420,12 @@ def test_generated_tests_pass(answers: dict[str, str], tmp_path: Path, cookiecut
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert re.search(r"\d+ passed", run.stdout), run.stdout[-2000:]
+    # Where this suite has LangGraph (the test extra installs it), the graph tests really ran: a fake chat model, a
+    # failing tool answered, a failing model answered.
+    if answers["model_kind"] == "agent" and all(
+        importlib.util.find_spec(name) is not None for name in ("langgraph", "langchain_core")
+    ):
+        assert "test_agent_graph.py" not in "".join(re.findall(r"SKIPPED.*", run.stdout)), run.stdout[-2000:]
 
 
 # --- the hooks refuse bad answers and write nothing ---------------------------------------------------------------
@@ -402,13 +505,18 @@ def test_new_no_input_creates_a_valid_bundle(
         (["runtme=17.3"], "unknown template answer 'runtme'; did you mean runtime?"),
         (["runtime=15.4"], "15.4 provided for choice variable runtime"),
         (["runtime"], "expected KEY=VALUE"),
+        # Cookiecutter would evaluate these as Jinja: a syntax error, an undefined name, or someone else's value.
+        (["project_name={% bad"], "contains '{{' or '{%' or '{#'"),
+        (["project_name={{ cookiecutter._runtimes }}"], "which cookiecutter would evaluate as a template"),
+        (["catalog=a{#b"], "answer catalog="),
     ],
 )
 def test_new_rejects_unusable_arguments(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["new", "--no-input", "-o", str(tmp_path / "out"), *args]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "internal error" not in err, err
     assert not (tmp_path / "out").exists()
 
 
