@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import BaseResolver
 
 from dab_guard.bundle.loader import Bundle, SourceFile
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import REFERENCE_RE, Target
-from dab_guard.bundle.yamlread import resolve_plain
+from dab_guard.bundle.yamlread import compose_node, resolve_plain
+from dab_guard.cache import per_object
 from dab_guard.finding import Loc, TextEdit
-from dab_guard.python.sources import PythonSource, cache_for, per_object
+from dab_guard.python.sources import PythonSource, cache_for
 
 # Line breaks as each reader counts them: YAML (PyYAML and libyaml) also breaks at NEL, LS and PS; Python does not.
 YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -40,29 +40,6 @@ BOM = "\ufeff"
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*\Z")
 
 _STR_TAG = "tag:yaml.org,2002:str"
-
-try:  # the reader's own composer: libyaml, and no implicit typing, so positions and tags are the loader's
-    from yaml._yaml import CParser as _Parser
-
-    class _Composer(_Parser, BaseResolver):
-        def __init__(self, stream: str) -> None:
-            _Parser.__init__(self, stream)
-            BaseResolver.__init__(self)
-
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml.composer import Composer
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Composer(Reader, Scanner, Parser, Composer, BaseResolver):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Composer.__init__(self)
-            BaseResolver.__init__(self)
-
 
 # Working out fixes costs a second parse of the files with findings: only `dab-guard fix` asks for it.
 _COLLECTING: ContextVar[bool] = ContextVar("dab_guard_collecting_fixes", default=False)
@@ -212,15 +189,10 @@ def yaml_text(bundle: Bundle, rel: str) -> YamlText | None:
 
 def _compose(source: SourceFile) -> YamlText | None:
     text = source.text[1:] if source.text.startswith(BOM) else source.text
-    composer = _Composer(text)
-    try:
-        root = composer.get_single_node()
+    try:  # the reader's own composer, so positions and tags are the loader's
+        root = compose_node(text)
     except (yaml.YAMLError, RecursionError):
         return None
-    finally:
-        dispose = getattr(composer, "dispose", None)
-        if dispose is not None:
-            dispose()
     return YamlText(SourceText(source.rel, source.text, digest(source.text.encode("utf-8"))), root)
 
 

@@ -16,7 +16,10 @@ local policy file) runs offline like any other.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+from dab_guard.finding import Finding
 
 WORKSPACE_FILE = "workspace.json"
 EXPECT_RE = re.compile(r"#\s*expect:\s*((?:DG\d{3}[\s,]*)+)")
@@ -59,3 +62,18 @@ def all_fixtures(root: Path) -> list[Path]:
 def is_online(fixture: Path) -> bool:
     """A fixture that needs the (fake) workspace: it describes one in ``workspace.json``."""
     return (fixture / WORKSPACE_FILE).is_file()
+
+
+def assert_fixture_findings(fixture: Path, findings: Sequence[Finding]) -> None:
+    """A bad fixture gives exactly its expected findings (of its rule and of every rule it expects); a good one
+    carries no expectations and gives no finding of its rule."""
+    expected = expected_findings(fixture)
+    rule = fixture_rule(fixture)
+    watched = {rule} | {r for r, _, _ in expected}
+    actual = {(f.rule, f.file, f.line) for f in findings if f.rule in watched}
+    if fixture.name.startswith("good"):
+        assert not expected, "a good fixture carries no expectations"
+    else:
+        assert any(r == rule for r, _, _ in expected), f"bad fixture {fixture.name} expects no {rule} finding"
+    details = "\n".join(f"{f.file}:{f.line}:{f.column} {f.rule} {f.message}" for f in findings)
+    assert actual == expected, f"findings differ from the fixture's expectations:\n{details}"

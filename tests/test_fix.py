@@ -31,6 +31,7 @@ from dab_guard.finding import Finding, Fix, Report, Severity, TextEdit
 from dab_guard.fix import plan_fixes, run_fix, write_changes
 from dab_guard.rules.base import Rule
 from tests.conftest import CORPUS, FIXTURES
+from tests.files import write_files
 
 
 @dataclass(frozen=True)
@@ -386,14 +387,6 @@ def test_conflicting_fixes_are_both_skipped(tmp_path: Path) -> None:
     assert sum("overlaps the fix of another finding" in m for m in outcome.plan.messages) == 2
 
 
-def write_bundle(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 _JOB = """\
 bundle:
   name: shared
@@ -417,7 +410,7 @@ targets:
 
 def test_same_edit_from_several_targets_is_made_once(tmp_path: Path) -> None:
     cluster = "            spark_version: 16.4.x-ml-scala2.12\n            node_type_id: i3.xlarge\n            num_workers: 1\n            data_security_mode: SINGLE_USER"
-    root = write_bundle(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets="  dev:\n    default: true\n  prod: {}")})
+    root = write_files(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets="  dev:\n    default: true\n  prod: {}")})
     outcome = run_fix(root, settings=Settings())
     assert len(outcome.plan.applied) == 1
     text = (root / "databricks.yml").read_text()
@@ -432,7 +425,7 @@ def test_text_another_target_needs_unchanged_is_not_fixed(tmp_path: Path) -> Non
         "  dev:\n    default: true\n  prod:\n    resources:\n      jobs:\n        train:\n          job_clusters:\n"
         "            - job_cluster_key: ml\n              new_cluster:\n                num_workers: 4\n"
     )
-    root = write_bundle(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets=targets)})
+    root = write_files(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets=targets)})
     outcome = run_fix(root, settings=Settings(select=["DG106"]))
     assert outcome.written == []
     assert any("also serves target 'prod', which does not need this change" in m for m in outcome.plan.messages)
@@ -445,7 +438,7 @@ def test_removing_an_override_that_would_expose_the_shared_value_is_declined(tmp
         "            - job_cluster_key: ml\n              new_cluster:\n                instance_pool_id: pool-1\n"
         "                node_type_id: r5.xlarge\n"
     )
-    root = write_bundle(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets=targets)})
+    root = write_files(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets=targets)})
     result = validate(root, settings=Settings(select=["DG104"]), fixes=True)
     assert [f.rule for f in result.findings] == ["DG104"]
     assert result.fixes == []
@@ -474,7 +467,7 @@ resources:
             num_workers: 1
             data_security_mode: SINGLE_USER
 """
-    root = write_bundle(tmp_path / "b", {"databricks.yml": text})
+    root = write_files(tmp_path / "b", {"databricks.yml": text})
     result = validate(root, settings=Settings(select=["DG104"]), fixes=True)
     assert [f.rule for f in result.findings] == ["DG104"] and result.fixes == []
 
@@ -484,7 +477,7 @@ def test_variable_used_elsewhere_is_not_changed(tmp_path: Path) -> None:
     cluster = "            spark_version: ${var.runtime}\n            node_type_id: i3.xlarge\n            num_workers: 1\n            data_security_mode: SINGLE_USER"
     text = _JOB.format(cluster=cluster, targets="  dev:\n    default: true").replace("      name: train\n", "      name: train-${var.runtime}\n")
     text += "variables:\n  runtime:\n    default: 16.4.x-ml-scala2.12\n"
-    root = write_bundle(tmp_path / "b", {"databricks.yml": text})
+    root = write_files(tmp_path / "b", {"databricks.yml": text})
     outcome = run_fix(root, settings=Settings(select=["DG102"]))
     assert outcome.written == []
     assert any("the value of ${var.runtime}" in m for m in outcome.plan.messages)
@@ -493,8 +486,8 @@ def test_variable_used_elsewhere_is_not_changed(tmp_path: Path) -> None:
 def test_file_outside_the_bundle_folder_is_not_touched(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()  # the repository holds both folders, so the include is read
     shared = "resources:\n  clusters:\n    ml:\n      spark_version: 16.4.x-ml-scala2.12\n      node_type_id: i3.xlarge\n      num_workers: 1\n      data_security_mode: SINGLE_USER\n"
-    write_bundle(tmp_path, {"shared/clusters.yml": shared})
-    root = write_bundle(tmp_path / "bundle", {"databricks.yml": "bundle:\n  name: b\ninclude:\n  - ../shared/*.yml\n"})
+    write_files(tmp_path, {"shared/clusters.yml": shared})
+    root = write_files(tmp_path / "bundle", {"databricks.yml": "bundle:\n  name: b\ninclude:\n  - ../shared/*.yml\n"})
     result = validate(root, settings=Settings(select=["DG102"]))
     assert [f.file for f in result.findings] == ["../shared/clusters.yml"]
     outcome = run_fix(root, settings=Settings(select=["DG102"]))
@@ -505,7 +498,7 @@ def test_file_outside_the_bundle_folder_is_not_touched(tmp_path: Path) -> None:
 def test_flow_style_cluster_is_left_alone(tmp_path: Path) -> None:
     cluster = "            {spark_version: 16.4.x-cpu-ml-scala2.12, node_type_id: i3.xlarge, num_workers: 1}"
     text = _JOB.format(cluster=cluster, targets="  dev:\n    default: true").replace("          new_cluster:\n            {", "          new_cluster: {").replace("num_workers: 1}\n", "num_workers: 1}\n")
-    root = write_bundle(tmp_path / "b", {"databricks.yml": text})
+    root = write_files(tmp_path / "b", {"databricks.yml": text})
     result = validate(root, settings=Settings(select=["DG101"]), fixes=True)
     assert [f.rule for f in result.findings] == ["DG101"] and result.fixes == []
 
@@ -516,7 +509,7 @@ def test_flow_maps_are_extended(tmp_path: Path) -> None:
         "            data_security_mode: SINGLE_USER\n            spark_conf: {spark.master: \"local[*]\"}  # kept\n"
         "            custom_tags: {}"
     )
-    root = write_bundle(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets="  dev:\n    default: true")})
+    root = write_files(tmp_path / "b", {"databricks.yml": _JOB.format(cluster=cluster, targets="  dev:\n    default: true")})
     assert run_fix(root, settings=Settings(select=["DG106"])).written
     text = (root / "databricks.yml").read_text()
     assert 'spark_conf: {spark.master: "local[*]", spark.databricks.cluster.profile: singleNode}  # kept\n' in text
@@ -526,7 +519,7 @@ def test_flow_maps_are_extended(tmp_path: Path) -> None:
 
 def test_last_line_without_line_break(tmp_path: Path) -> None:
     text = "bundle:\n  name: b\nresources:\n  clusters:\n    ml:\n      spark_version: 16.4.x-cpu-ml-scala2.12\n      node_type_id: i3.xlarge\n      num_workers: 1"
-    root = write_bundle(tmp_path / "b", {"databricks.yml": text})
+    root = write_files(tmp_path / "b", {"databricks.yml": text})
     assert run_fix(root, settings=Settings(select=["DG101"])).written
     assert (root / "databricks.yml").read_text() == text + "\n      data_security_mode: SINGLE_USER"
 
@@ -540,7 +533,7 @@ def test_tool_node_layouts(tmp_path: Path) -> None:
         "d = ToolNode(t for t in tools)\n"
         "e = ToolNode(*tools, name='é')\n"
     )
-    root = write_bundle(tmp_path / "b", {"databricks.yml": "bundle:\n  name: b\n", "agent.py": code})
+    root = write_files(tmp_path / "b", {"databricks.yml": "bundle:\n  name: b\n", "agent.py": code})
     outcome = run_fix(root, settings=Settings(select=["DG207"]))
     assert len(outcome.plan.applied) == 4  # the generator expression gets no fix
     fixed = (root / "agent.py").read_text()
@@ -554,7 +547,7 @@ def test_tool_node_layouts(tmp_path: Path) -> None:
 
 def test_deploy_keyword_already_passed_is_not_renamed(tmp_path: Path) -> None:
     code = "from databricks import agents\nagents.deploy('m', 1, scale_to_zero=True, scale_to_zero_enabled=True)\n"
-    root = write_bundle(tmp_path / "b", {"databricks.yml": "bundle:\n  name: b\n", "deploy.py": code})
+    root = write_files(tmp_path / "b", {"databricks.yml": "bundle:\n  name: b\n", "deploy.py": code})
     result = validate(root, settings=Settings(select=["DG211"]), fixes=True)
     assert [f.rule for f in result.findings] == ["DG211"] and result.fixes == []
 

@@ -10,7 +10,7 @@ from dab_guard.config import Settings
 from dab_guard.engine import validate
 from dab_guard.rules.registry import ALL_RULES
 from tests.conftest import FIXTURES
-from tests.expectations import all_fixtures, expected_findings, fixture_rule, is_online
+from tests.expectations import all_fixtures, assert_fixture_findings, is_online
 
 # Fixtures with a workspace.json need the fake workspace: tests/test_workspace.py runs them with --online.
 FIXTURE_DIRS = [p for p in all_fixtures(FIXTURES) if not is_online(p)]
@@ -24,17 +24,8 @@ def _settings(fixture: Path) -> Settings:
 
 @pytest.mark.parametrize("fixture", FIXTURE_DIRS, ids=[f"{p.parent.name}/{p.name}" for p in FIXTURE_DIRS])
 def test_fixture(fixture: Path) -> None:
-    expected = expected_findings(fixture)
-    rule = fixture_rule(fixture)
     result = validate(fixture, settings=_settings(fixture))
-    watched = {rule} | {r for r, _, _ in expected}
-    actual = {(f.rule, f.file, f.line) for f in result.findings if f.rule in watched}
-    if fixture.name.startswith("good"):
-        assert not expected, "a good fixture carries no expectations"
-    else:
-        assert any(r == rule for r, _, _ in expected), f"bad fixture {fixture.name} expects no {rule} finding"
-    details = "\n".join(f"{f.file}:{f.line}:{f.column} {f.rule} {f.message}" for f in result.findings)
-    assert actual == expected, f"findings differ from the fixture's expectations:\n{details}"
+    assert_fixture_findings(fixture, result.findings)
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])

@@ -34,6 +34,7 @@ from dab_guard.bundle.located import plain
 from dab_guard.bundle.yamlread import read_yaml
 from dab_guard.cli import main
 from tests.conftest import CORPUS, FIXTURES
+from tests.files import write_files
 
 LONG = os.environ.get("DAB_GUARD_FUZZ") == "long"
 # One validate of one small bundle. Real bundles take well under a second; this bound only catches a hang or runaway
@@ -98,14 +99,7 @@ def bundle_dir(files: dict[str, str | bytes] | None = None, source: Path | None 
             shutil.copytree(source, root, symlinks=True)
         else:
             root.mkdir()
-        for rel, content in (files or {}).items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        yield root
+        yield write_files(root, files or {})
 
 
 # --- random YAML -------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import tracemalloc
@@ -25,6 +24,7 @@ import pytest
 from dab_guard.bundle import loader, yamlread
 from dab_guard.cli import main
 from tests.conftest import CORPUS, FIXTURES, ROOT
+from tests.files import write_dedented
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
@@ -59,23 +59,24 @@ def hang_guard(seconds: float = HANG_GUARD) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
-    return root
-
-
 def check(capsys: pytest.CaptureFixture[str], root: Path, *options: str) -> tuple[int, dict[str, Any], str]:
     """Run `dab-guard validate ROOT --format json`; the exit status, the parsed report and stderr."""
     code = main(["validate", str(root), "--format", "json", *options])
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, (json.loads(out) if out else {}), err
+
+
+def check_peak_memory(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, dict[str, Any], int]:
+    """:func:`check` under the hang guard; the exit status, the parsed report and the peak of traced memory."""
+    tracemalloc.start()
+    try:
+        with hang_guard():
+            code, report, _ = check(capsys, root)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return code, report, peak
 
 
 def rules_at(report: dict[str, Any], rule: str) -> list[tuple[str, int, int]]:
@@ -113,28 +114,24 @@ def billion_laughs(levels: int = 10) -> str:
 
 
 def test_an_alias_bomb_is_a_finding_found_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_parser: str) -> None:
-    write(tmp_path, {"databricks.yml": billion_laughs()})  # 9**10 = 3.4 billion strings once expanded
-    tracemalloc.start()
-    with hang_guard():
-        code, report, _ = check(capsys, tmp_path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    write_dedented(tmp_path, {"databricks.yml": billion_laughs()})  # 9**10 = 3.4 billion strings once expanded
+    code, report, peak = check_peak_memory(capsys, tmp_path)
     assert code == 1
     assert any("alias bomb" in m and "max-nodes" in m for m in messages(report, "DG001"))
     assert peak < 50 * 1024 * 1024  # caught before expanding: the values were never built
 
 
 def test_an_alias_cycle_is_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_parser: str) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "x-loop: &loop\n  again: *loop\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "x-loop: &loop\n  again: *loop\n"})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1
     assert any("cycle" in m for m in messages(report, "DG001"))
 
 
 def test_the_alias_limit_is_configurable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": billion_laughs(levels=3)})  # 9**3 = 729 values after expansion
+    write_dedented(tmp_path, {"databricks.yml": billion_laughs(levels=3)})  # 9**3 = 729 values after expansion
     assert check(capsys, tmp_path, "--select", "DG001")[0] == 0
-    write(tmp_path, {"pyproject.toml": "[tool.dab-guard.limits]\nmax-nodes = 500\n"})
+    write_dedented(tmp_path, {"pyproject.toml": "[tool.dab-guard.limits]\nmax-nodes = 500\n"})
     code, report, _ = check(capsys, tmp_path, "--select", "DG001")
     assert code == 1 and any("more than 500 values" in m for m in messages(report, "DG001"))
 
@@ -151,16 +148,16 @@ def test_the_alias_limit_is_configurable(tmp_path: Path, capsys: pytest.CaptureF
 def test_nesting_10000_deep_is_a_finding(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_parser: str, shape: Any
 ) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + shape(10_000)})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + shape(10_000)})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1
     assert rules_at(report, "DG001"), report
 
 
 def test_the_depth_limit_is_configurable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "x: " + "[" * 30 + "]" * 30 + "\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "x: " + "[" * 30 + "]" * 30 + "\n"})
     assert check(capsys, tmp_path, "--select", "DG001")[0] == 0
-    write(tmp_path, {".dab-guard.toml": "[limits]\nmax-depth = 20\n"})
+    write_dedented(tmp_path, {".dab-guard.toml": "[limits]\nmax-depth = 20\n"})
     code, report, _ = check(capsys, tmp_path, "--select", "DG001")
     assert code == 1 and any("deeper than 20 levels" in m for m in messages(report, "DG001"))
 
@@ -175,13 +172,9 @@ def _huge(path: Path, size: int) -> None:
 
 @pytest.mark.parametrize("where", ["databricks.yml", "resources/huge.yml"])
 def test_a_50_mb_file_is_a_finding_without_being_read(tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "include:\n  - resources/*.yml\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "include:\n  - resources/*.yml\n"})
     _huge(tmp_path / where, 50 * 1024 * 1024)
-    tracemalloc.start()
-    with hang_guard():
-        code, report, _ = check(capsys, tmp_path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    code, report, peak = check_peak_memory(capsys, tmp_path)
     assert code == 1
     assert rules_at(report, "DG001") == [(where, 1, 1)]
     assert "max-file-bytes" in messages(report, "DG001")[0]
@@ -189,7 +182,7 @@ def test_a_50_mb_file_is_a_finding_without_being_read(tmp_path: Path, capsys: py
 
 
 def test_the_file_size_limit_is_configurable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD, "pyproject.toml": "[tool.dab-guard.limits]\nmax-file-bytes = 20\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD, "pyproject.toml": "[tool.dab-guard.limits]\nmax-file-bytes = 20\n"})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG001") == [("databricks.yml", 1, 1)]
 
@@ -213,7 +206,7 @@ def _peak_memory_run(argv: list[str]) -> tuple[int, str, int]:
 @pytest.mark.skipif(os.name != "posix", reason="peak memory through the resource module")
 def test_a_file_full_of_tiny_values_is_bounded(tmp_path: Path) -> None:
     # 15 MiB of "1," is 7.8 million values: composing them all would take gigabytes and tens of seconds.
-    write(tmp_path, {"databricks.yml": HEAD + "x: [" + "1," * (15 * 1024 * 1024 // 2) + "1]\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "x: [" + "1," * (15 * 1024 * 1024 // 2) + "1]\n"})
     code, out, peak = _peak_memory_run(["validate", str(tmp_path), "--format", "json"])
     assert code == 1 and any("more than 1000000 values" in m for m in messages(json.loads(out), "DG001"))
     assert peak < 400 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
@@ -230,14 +223,14 @@ def test_a_file_full_of_tiny_values_is_bounded(tmp_path: Path) -> None:
 def test_bytes_that_are_not_yaml_text_are_a_finding_with_a_position(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, line: int, column: int
 ) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "include:\n  - bad.yml\n", "bad.yml": content})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "include:\n  - bad.yml\n", "bad.yml": content})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1
     assert ("bad.yml", line, column) in rules_at(report, "DG001"), report["findings"]
 
 
 def test_a_root_file_that_is_not_utf8_is_a_finding_not_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": b"bundle:\n  name: \xff\n"})
+    write_dedented(tmp_path, {"databricks.yml": b"bundle:\n  name: \xff\n"})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG001") == [("databricks.yml", 2, 9)]
 
@@ -252,8 +245,8 @@ def test_a_root_file_that_is_not_utf8_is_a_finding_not_exit_2(tmp_path: Path, ca
 )
 def test_bom_crlf_and_utf16_read_as_the_cli_reads_them(tmp_path: Path, capsys: pytest.CaptureFixture[str], encode: Any) -> None:
     text = HEAD + "resources:\n  jobs:\n    train:\n      name: train\n      tasks:\n        - task_key: a\n          depends_on: [{task_key: nope}]\n"
-    write(tmp_path / "plain", {"databricks.yml": text.encode()})
-    write(tmp_path / "encoded", {"databricks.yml": encode(text)})
+    write_dedented(tmp_path / "plain", {"databricks.yml": text.encode()})
+    write_dedented(tmp_path / "encoded", {"databricks.yml": encode(text)})
     _, plain, _ = check(capsys, tmp_path / "plain")
     _, encoded, _ = check(capsys, tmp_path / "encoded")
     assert not rules_at(encoded, "DG001")
@@ -263,7 +256,7 @@ def test_bom_crlf_and_utf16_read_as_the_cli_reads_them(tmp_path: Path, capsys: p
 
 
 def test_tabs_for_indentation_are_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n\tname: tabs\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n\tname: tabs\n"})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG001") == [("databricks.yml", 2, 1)]
     assert "tabs" in messages(report, "DG001")[0]
@@ -271,14 +264,14 @@ def test_tabs_for_indentation_are_a_finding(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.parametrize("content", ["", "\n\n# only a comment\n", "---\n"])
 def test_an_empty_root_file_is_no_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
-    write(tmp_path, {"databricks.yml": content})
+    write_dedented(tmp_path, {"databricks.yml": content})
     code, report, err = check(capsys, tmp_path)
     assert code in (0, 1) and report["targets"] == ["default"] and err == ""
 
 
 @pytest.mark.parametrize("content", ["- a\n- b\n", "just a scalar\n", "42\n", "[1, 2]\n"])
 def test_a_root_that_is_a_list_or_a_scalar_is_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
-    write(tmp_path, {"databricks.yml": content})
+    write_dedented(tmp_path, {"databricks.yml": content})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG002") == [("databricks.yml", 1, 1)]
 
@@ -298,7 +291,7 @@ def test_tags_are_findings_and_never_build_python_objects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_parser: str, text: str, line: int
 ) -> None:
     marker = tmp_path / "pwned"
-    write(tmp_path, {"databricks.yml": HEAD + text.format(marker=marker)})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + text.format(marker=marker)})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1
     assert [loc[1] for loc in rules_at(report, "DG001")] == [line]
@@ -307,13 +300,13 @@ def test_tags_are_findings_and_never_build_python_objects(
 
 @pytest.mark.parametrize("key", ["1.5", "!!int 7", "false", "0x1F"])
 def test_keys_that_are_not_strings_are_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + f"x-tags:\n  {key}: value\n  '1.5': quoted keys are strings\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + f"x-tags:\n  {key}: value\n  '1.5': quoted keys are strings\n"})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG001") == [("databricks.yml", 6, 3)]
 
 
 def test_a_duplicate_merge_key_is_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD
@@ -331,8 +324,8 @@ def test_a_duplicate_merge_key_is_a_finding(tmp_path: Path, capsys: pytest.Captu
 
 def test_an_include_outside_the_bundle_is_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = tmp_path / "bundle"
-    write(tmp_path, {"elsewhere/creds.yml": "not: [valid yaml\n"})
-    write(bundle, {"databricks.yml": HEAD + "include:\n  - ../elsewhere/creds.yml\n"})
+    write_dedented(tmp_path, {"elsewhere/creds.yml": "not: [valid yaml\n"})
+    write_dedented(bundle, {"databricks.yml": HEAD + "include:\n  - ../elsewhere/creds.yml\n"})
     code, report, _ = check(capsys, bundle)
     assert code == 1
     assert rules_at(report, "DG004") == [("databricks.yml", 6, 5)]
@@ -344,8 +337,8 @@ def test_an_include_outside_the_bundle_but_inside_the_repository_is_read(tmp_pat
     (tmp_path / ".git").mkdir()
     bundle = tmp_path / "bundles" / "one"
     shared = "resources:\n  jobs:\n    shared:\n      name: shared\n      tasks: [{task_key: a, depends_on: [{task_key: b}]}]\n"
-    write(tmp_path, {"shared/jobs.yml": shared})
-    write(bundle, {"databricks.yml": HEAD + "include:\n  - ../../shared/*.yml\n"})
+    write_dedented(tmp_path, {"shared/jobs.yml": shared})
+    write_dedented(bundle, {"databricks.yml": HEAD + "include:\n  - ../../shared/*.yml\n"})
     _, report, _ = check(capsys, bundle)
     assert not rules_at(report, "DG004"), report["findings"]
     assert [file for file, _, _ in rules_at(report, "DG008")] == ["../../shared/jobs.yml"]  # it was read
@@ -353,8 +346,8 @@ def test_an_include_outside_the_bundle_but_inside_the_repository_is_read(tmp_pat
 
 def test_symbolic_links_out_of_the_bundle_loops_and_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = tmp_path / "bundle"
-    write(tmp_path, {"secret.yml": "password: hunter2\n"})
-    write(
+    write_dedented(tmp_path, {"secret.yml": "password: hunter2\n"})
+    write_dedented(
         bundle,
         {
             "databricks.yml": HEAD
@@ -383,7 +376,7 @@ def test_symbolic_links_out_of_the_bundle_loops_and_folders(tmp_path: Path, caps
 
 def test_a_glob_through_links_to_parent_folders_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pattern = "/".join(["*"] * 20) + ".yml"  # 3**20 paths through three links to "."
-    write(tmp_path, {"databricks.yml": HEAD + f"include:\n  - '{pattern}'\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + f"include:\n  - '{pattern}'\n"})
     for name in "abc":
         (tmp_path / name).symlink_to(".")
     with hang_guard():
@@ -393,7 +386,7 @@ def test_a_glob_through_links_to_parent_folders_is_bounded(tmp_path: Path, capsy
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_a_named_pipe_posing_as_yaml_does_not_hang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "include:\n  - pipe.yml\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "include:\n  - pipe.yml\n"})
     os.mkfifo(tmp_path / "pipe.yml")
     with hang_guard(30):  # opening the pipe would block for ever: no one writes to it
         code, report, _ = check(capsys, tmp_path)
@@ -452,7 +445,7 @@ def world_readable_tmp() -> Iterator[Path]:
 
 def test_an_unreadable_include_is_a_finding(world_readable_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = world_readable_tmp
-    write(root, {"databricks.yml": HEAD + "include:\n  - locked.yml\n", "locked.yml": "x: 1\n"})
+    write_dedented(root, {"databricks.yml": HEAD + "include:\n  - locked.yml\n", "locked.yml": "x: 1\n"})
     (root / "databricks.yml").chmod(0o644)
     (root / "locked.yml").chmod(0)
     code, out, err = _unreadable_run(root, capsys, ["validate", str(root), "--format", "json"])
@@ -463,7 +456,7 @@ def test_an_unreadable_include_is_a_finding(world_readable_tmp: Path, capsys: py
 
 def test_an_unreadable_root_file_is_one_line_and_exit_2(world_readable_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = world_readable_tmp
-    write(root, {"databricks.yml": HEAD})
+    write_dedented(root, {"databricks.yml": HEAD})
     (root / "databricks.yml").chmod(0)
     code, out, err = _unreadable_run(root, capsys, ["validate", str(root)])
     assert code == 2 and out == ""
@@ -473,7 +466,7 @@ def test_an_unreadable_root_file_is_one_line_and_exit_2(world_readable_tmp: Path
 def test_a_file_deleted_between_listing_and_reading(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "include:\n  - resources/*.yml\n", "resources/gone.yml": "x: 1\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "include:\n  - resources/*.yml\n", "resources/gone.yml": "x: 1\n"})
     read = loader.read_text
 
     def deleted_first(path: Path, max_bytes: int) -> str:
@@ -488,7 +481,7 @@ def test_a_file_deleted_between_listing_and_reading(
 
 
 def test_names_with_spaces_and_non_ascii_characters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD + "include:\n  - 'resources/*.yml'\n  - 'jobs ü/Ωmega job.yml'\n",
@@ -505,7 +498,7 @@ def test_names_with_spaces_and_non_ascii_characters(tmp_path: Path, capsys: pyte
 
 
 def test_a_hostile_configuration_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD, "pyproject.toml": "[tool.dab-guard]\nselect = " + "[" * 5000 + "]" * 5000 + "\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD, "pyproject.toml": "[tool.dab-guard]\nselect = " + "[" * 5000 + "]" * 5000 + "\n"})
     assert main(["validate", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nested too deeply" in err and "internal error" not in err
@@ -513,13 +506,13 @@ def test_a_hostile_configuration_file_is_one_line_and_exit_2(tmp_path: Path, cap
 
 def test_a_hostile_variable_overrides_file_is_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
-    write(tmp_path, {"databricks.yml": HEAD, ".databricks/bundle/default/variable-overrides.json": deep})
+    write_dedented(tmp_path, {"databricks.yml": HEAD, ".databricks/bundle/default/variable-overrides.json": deep})
     code, report, err = check(capsys, tmp_path)
     assert code in (0, 1) and err == "" and report["targets"] == ["default"]
 
 
 def test_non_ascii_names_on_an_output_that_cannot_encode_them(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": HEAD + "include:\n  - 'jobs ü/*.yml'\n", "jobs ü/Ωmega.yml": "resources:\n  jobs:\n    o: {name: Ω, tasks: [{task_key: a, depends_on: [{task_key: z}]}]}\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD + "include:\n  - 'jobs ü/*.yml'\n", "jobs ü/Ωmega.yml": "resources:\n  jobs:\n    o: {name: Ω, tasks: [{task_key: a, depends_on: [{task_key: z}]}]}\n"})
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "ascii"}
     done = subprocess.run([*DAB_GUARD, "validate", str(tmp_path)], capture_output=True, env=env, timeout=HANG_GUARD)
     assert done.returncode == 1, done.stderr
@@ -555,7 +548,7 @@ GOOD_NOTEBOOK = json.dumps(
 
 
 def _python_bundle(root: Path, script: str | bytes = "print('ok')\n", notebook: str | bytes = GOOD_NOTEBOOK) -> Path:
-    return write(root, {"databricks.yml": PYTHON_JOB, "src/job.py": script, "src/notebook.ipynb": notebook})
+    return write_dedented(root, {"databricks.yml": PYTHON_JOB, "src/job.py": script, "src/notebook.ipynb": notebook})
 
 
 def _dg001_in(report: dict[str, Any], file: str) -> list[tuple[str, int, int]]:
@@ -621,11 +614,7 @@ def test_a_10_mb_script_is_one_finding_and_never_parsed(tmp_path: Path, capsys: 
     line = "value_{0} = compute({0}, 'some text to make the line longer', key=[1, 2, 3])\n"
     script = "".join(line.format(i) for i in range(10 * 1024 * 1024 // len(line.format(0))))
     _python_bundle(tmp_path, script=script)
-    tracemalloc.start()
-    with hang_guard():
-        code, report, _ = check(capsys, tmp_path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    code, report, peak = check_peak_memory(capsys, tmp_path)
     assert code == 1
     assert _dg001_in(report, "src/job.py") == [("src/job.py", 1, 1)]
     assert "more than 2097152 bytes of Python code" in messages(report, "DG001")[0]
@@ -657,7 +646,7 @@ def test_the_python_size_limit_is_configurable(
 ) -> None:
     _python_bundle(tmp_path, script=script, notebook=notebook)
     assert not rules_at(check(capsys, tmp_path)[1], "DG001")  # under the default limit: parsed
-    write(tmp_path, {"pyproject.toml": SMALL_PYTHON_LIMIT})
+    write_dedented(tmp_path, {"pyproject.toml": SMALL_PYTHON_LIMIT})
     code, report, _ = check(capsys, tmp_path)
     assert code == 1 and rules_at(report, "DG001") == [(file, 1, 1)]
     assert "more than 1000 bytes of Python code" in messages(report, "DG001")[0]
@@ -665,14 +654,14 @@ def test_the_python_size_limit_is_configurable(
 
 def test_notebook_outputs_do_not_count_toward_the_python_size_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _python_bundle(tmp_path, notebook=_notebook_json("print(1)\n", output="x" * 50_000))
-    write(tmp_path, {"pyproject.toml": SMALL_PYTHON_LIMIT})
+    write_dedented(tmp_path, {"pyproject.toml": SMALL_PYTHON_LIMIT})
     code, report, _ = check(capsys, tmp_path)
     assert code == 0 and not rules_at(report, "DG001"), report["findings"]
 
 
 def test_an_unknown_limit_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # A misspelt limit would otherwise bound nothing, silently.
-    write(tmp_path, {"databricks.yml": HEAD, ".dab-guard.toml": "[limits]\nmax-node = 10\n"})
+    write_dedented(tmp_path, {"databricks.yml": HEAD, ".dab-guard.toml": "[limits]\nmax-node = 10\n"})
     assert main(["validate", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown limit max-node" in err
@@ -743,7 +732,7 @@ def test_code_in_the_bundle_is_linted_never_run(tmp_path: Path, capsys: pytest.C
     notebook = json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "source": [payload], "outputs": []}], "metadata": {},
                            "nbformat": 4, "nbformat_minor": 5})
     _python_bundle(tmp_path, script=f"import os\n{payload}if __name__ == '__main__':\n    {payload}", notebook=notebook)
-    write(
+    write_dedented(
         tmp_path,
         {
             "setup.py": payload,
@@ -814,7 +803,7 @@ DAB_GUARD = [sys.executable, "-m", "dab_guard.cli"]
 
 def _many_findings(root: Path, jobs: int = 3000) -> Path:
     body = "".join(f"    job{i}:\n      name: job{i}\n      tasks: [{{task_key: a, depends_on: [{{task_key: missing}}]}}]\n" for i in range(jobs))
-    return write(root, {"databricks.yml": HEAD + "resources:\n  jobs:\n" + body})
+    return write_dedented(root, {"databricks.yml": HEAD + "resources:\n  jobs:\n" + body})
 
 
 def test_a_closed_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
@@ -866,7 +855,7 @@ entry()
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
     # Three million values (allowed by raised limits): seconds of reading on any machine.
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD + "x-values:\n" + "  - 1\n" * 3_000_000,
@@ -888,7 +877,7 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD})
+    write_dedented(tmp_path, {"databricks.yml": HEAD})
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -899,7 +888,7 @@ def test_ctrl_c_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caps
 
 
 def test_an_internal_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": HEAD})
+    write_dedented(tmp_path, {"databricks.yml": HEAD})
     token = "dapi" + "0123456789abcdef" * 2
 
     def broken(*args: object, **kwargs: object) -> None:

@@ -17,17 +17,9 @@ from dab_guard.cli import main
 from dab_guard.config import Settings
 from dab_guard.engine import Result, validate
 from dab_guard.finding import Loc
+from tests.files import write_dedented
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (relative path -> YAML text, dedented) under ``root``; return ``root``."""
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def resolved(result: Result, target: str | None = None) -> Target:
@@ -71,21 +63,21 @@ JOB = """
 
 @pytest.mark.parametrize("name", ["databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml"])
 def test_a_folder_finds_any_of_the_four_root_names(tmp_path: Path, name: str) -> None:
-    write(tmp_path, {name: "bundle:\n  name: rooted\n"})
+    write_dedented(tmp_path, {name: "bundle:\n  name: rooted\n"})
     result = validate(tmp_path)
     assert result.bundle.root_file == name
     assert result.bundle_name == "rooted"
 
 
 def test_an_explicit_root_file_may_have_any_name(tmp_path: Path) -> None:
-    write(tmp_path, {"my bundle.example": "bundle:\n  name: example\n", "databricks.yml": "bundle:\n  name: other\n"})
+    write_dedented(tmp_path, {"my bundle.example": "bundle:\n  name: example\n", "databricks.yml": "bundle:\n  name: other\n"})
     result = validate(tmp_path / "my bundle.example")
     assert result.bundle_name == "example"
     assert result.bundle.root_dir == tmp_path.resolve()
 
 
 def test_without_a_path_the_bundle_is_found_walking_up(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "src/pkg/module.py": "x = 1\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "src/pkg/module.py": "x = 1\n"})
     result = validate(None, cwd=tmp_path / "src" / "pkg")
     assert result.bundle_name == "above"
 
@@ -93,7 +85,7 @@ def test_without_a_path_the_bundle_is_found_walking_up(tmp_path: Path) -> None:
 def test_the_cli_walks_up_from_the_working_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "src/notes.txt": "x\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "src/notes.txt": "x\n"})
     monkeypatch.chdir(tmp_path / "src")
     code, out, _ = run(capsys, "validate", "--format", "json", "--select", "DG0")
     assert code == 0
@@ -101,7 +93,7 @@ def test_the_cli_walks_up_from_the_working_directory(
 
 
 def test_several_root_files_in_one_folder_are_a_finding(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: a\n", "bundle.yml": "bundle:\n  name: b\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: a\n", "bundle.yml": "bundle:\n  name: b\n"})
     result = validate(tmp_path, settings=only("DG004"))
     assert [f.file for f in result.findings] == ["bundle.yml"]
     assert "several root files" in result.findings[0].message
@@ -123,7 +115,7 @@ def test_no_bundle_is_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_yaml_1_2_scalars(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -153,7 +145,7 @@ def test_yaml_1_2_scalars(tmp_path: Path) -> None:
 
 
 def test_anchors_aliases_and_merge_keys(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -188,7 +180,7 @@ def test_anchors_aliases_and_merge_keys(tmp_path: Path) -> None:
 
 
 def test_keys_are_strings(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -212,7 +204,7 @@ def test_keys_are_strings(tmp_path: Path) -> None:
 
 
 def test_positions_are_1_based_for_keys_and_values(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: positions\nworkspace:\n  host: https://example.cloud.databricks.com\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: positions\nworkspace:\n  host: https://example.cloud.databricks.com\n"})
     target = resolved(validate(tmp_path))
     assert target.config.key_locs["bundle"] == Loc("databricks.yml", 1, 1)
     assert target.config["bundle"].val_locs["name"] == Loc("databricks.yml", 2, 9)
@@ -234,7 +226,7 @@ def _job_file(name: str) -> str:
 
 
 def test_a_star_never_crosses_a_slash(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: globs\ninclude:\n  - resources/*.yml\n",
@@ -246,7 +238,7 @@ def test_a_star_never_crosses_a_slash(tmp_path: Path) -> None:
 
 
 def test_a_double_star_is_a_single_star(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: globs\ninclude:\n  - resources/**/*.yml\n",
@@ -259,7 +251,7 @@ def test_a_double_star_is_a_single_star(tmp_path: Path) -> None:
 
 
 def test_a_star_matches_dotfiles_and_matches_are_sorted(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: globs\ninclude:\n  - resources/*.yml\n",
@@ -274,7 +266,7 @@ def test_a_star_matches_dotfiles_and_matches_are_sorted(tmp_path: Path) -> None:
 
 
 def test_a_file_matched_twice_is_read_once(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: once\ninclude:\n  - resources/*.yml\n  - resources/train.yml\n",
@@ -287,7 +279,7 @@ def test_a_file_matched_twice_is_read_once(tmp_path: Path) -> None:
 
 
 def test_only_yaml_and_json_files_are_included(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: kinds\ninclude:\n  - resources/*\n",
@@ -304,7 +296,7 @@ def test_only_yaml_and_json_files_are_included(tmp_path: Path) -> None:
 
 
 def test_merge_maps_recursively_concatenate_sequences_replace_scalars_never_null(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -397,7 +389,7 @@ TARGETS = """
 
 
 def test_a_target_merges_sections_and_replaces_others(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": TARGETS})
+    write_dedented(tmp_path, {"databricks.yml": TARGETS})
     prod = config(tmp_path, "prod")
     assert prod["workspace"] == {"host": "https://prod.example.com", "root_path": "/Workspace/Shared/root"}
     assert prod["resources"]["jobs"]["train"]["max_concurrent_runs"] == 2
@@ -411,7 +403,7 @@ def test_a_target_merges_sections_and_replaces_others(tmp_path: Path) -> None:
 
 
 def test_target_variables_shorthand_default_and_complex_replace(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": TARGETS})
+    write_dedented(tmp_path, {"databricks.yml": TARGETS})
     result = validate(tmp_path)
     prod, dev = resolved(result, "prod").variables, resolved(result, "dev").variables
     assert (prod["catalog"].value, prod["catalog"].source) == ("prod_catalog", "target")
@@ -422,7 +414,7 @@ def test_target_variables_shorthand_default_and_complex_replace(tmp_path: Path) 
 
 
 def test_legacy_environments_are_targets(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -444,14 +436,14 @@ def test_legacy_environments_are_targets(tmp_path: Path) -> None:
 
 
 def test_no_targets_means_one_target_named_default(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: plain\n" + textwrap.dedent(JOB)})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: plain\n" + textwrap.dedent(JOB)})
     result = validate(tmp_path)
     assert result.targets == ["default"]
     assert config(tmp_path)["resources"]["jobs"]["train"]["name"] == "train"
 
 
 def test_named_lists_merge_by_key(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -559,7 +551,7 @@ REFERENCES = """
 
 
 def test_references_are_substituted(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": REFERENCES})
+    write_dedented(tmp_path, {"databricks.yml": REFERENCES})
     job = config(tmp_path, "prod")["resources"]["jobs"]["train"]
     assert job["name"] == "train-refs-prod-prod"
     assert job["tags"]["catalog"] == "prod_catalog"
@@ -569,7 +561,7 @@ def test_references_are_substituted(tmp_path: Path) -> None:
 
 
 def test_what_is_unknown_offline_stays_unknown(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": REFERENCES})
+    write_dedented(tmp_path, {"databricks.yml": REFERENCES})
     result = validate(tmp_path)
     tags = resolved(result, "dev").config["resources"]["jobs"]["train"]["tags"]
     assert tags["pool"] == "${var.pool}"
@@ -581,7 +573,7 @@ def test_what_is_unknown_offline_stays_unknown(tmp_path: Path) -> None:
 
 
 def test_variable_precedence(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": REFERENCES})
+    write_dedented(tmp_path, {"databricks.yml": REFERENCES})
 
     def catalog(**kwargs: Any) -> Any:
         return config(tmp_path, "prod", **kwargs)["resources"]["jobs"]["train"]["tags"]["catalog"]
@@ -595,7 +587,7 @@ def test_variable_precedence(tmp_path: Path) -> None:
 def test_var_flag_and_environment_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -628,7 +620,7 @@ def test_var_flag_and_environment_through_the_cli(
 
 
 def test_paths_are_relative_to_the_yaml_file_that_wrote_them(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -727,13 +719,13 @@ DUPLICATES = """
 
 
 def test_a_finding_in_several_targets_is_reported_once_naming_them(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": DUPLICATES})
+    write_dedented(tmp_path, {"databricks.yml": DUPLICATES})
     result = validate(tmp_path, settings=only("DG008"))
     assert [(f.line, f.targets) for f in result.findings] == [(16, ("dev", "staging", "prod")), (34, ("prod",))]
 
 
 def test_target_option_restricts_the_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": DUPLICATES})
+    write_dedented(tmp_path, {"databricks.yml": DUPLICATES})
     result = validate(tmp_path, settings=only("DG008"), targets=["dev", "staging"])
     assert result.targets == ["dev", "staging"]
     assert [(f.line, f.targets) for f in result.findings] == [(16, ("dev", "staging"))]
@@ -747,7 +739,7 @@ def test_target_option_restricts_the_targets(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_findings_point_at_the_override_and_the_variable_use(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": DUPLICATES})
+    write_dedented(tmp_path, {"databricks.yml": DUPLICATES})
     findings = validate(tmp_path, settings=only("DG008")).findings
     from_variable, from_override = findings
     assert (from_variable.line, from_variable.column) == (16, 28)  # where ${var.cluster} is used
@@ -797,7 +789,7 @@ BROKEN_JOB = """
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
-    return write(tmp_path, {"databricks.yml": BROKEN, "resources/job.yml": BROKEN_JOB})
+    return write_dedented(tmp_path, {"databricks.yml": BROKEN, "resources/job.yml": BROKEN_JOB})
 
 
 def test_json_report_shape_and_order(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -836,7 +828,7 @@ def test_exit_codes_and_strict(broken: Path, capsys: pytest.CaptureFixture[str])
     assert run(capsys, "validate", str(broken), *mine)[0] == 1
     assert run(capsys, "validate", str(broken), *mine, "--strict")[0] == 1
     # Fix both errors: the unused job cluster is only a warning, which fails the run with --strict only.
-    write(broken, {"resources/job.yml": BROKEN_JOB.replace("missing", "a"), "src/a.py": "print(1)\n"})
+    write_dedented(broken, {"resources/job.yml": BROKEN_JOB.replace("missing", "a"), "src/a.py": "print(1)\n"})
     code, out, _ = run(capsys, "validate", str(broken), *mine)
     assert code == 0 and "1 warning" in out
     assert run(capsys, "validate", str(broken), *mine, "--strict")[0] == 1
@@ -864,7 +856,7 @@ def test_select_and_ignore(broken: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_configuration_in_pyproject(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(broken, {"pyproject.toml": '[project]\nname = "x"\n\n[tool.dab-guard]\nselect = ["DG008"]\nseverity = {DG008 = "info"}\n'})
+    write_dedented(broken, {"pyproject.toml": '[project]\nname = "x"\n\n[tool.dab-guard]\nselect = ["DG008"]\nseverity = {DG008 = "info"}\n'})
     code, out, _ = run(capsys, "validate", str(broken), "--format", "json")
     report = json.loads(out)
     assert code == 0
@@ -872,13 +864,13 @@ def test_configuration_in_pyproject(broken: Path, capsys: pytest.CaptureFixture[
 
 
 def test_configuration_in_dab_guard_toml_with_per_file_ignores(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(broken, {".dab-guard.toml": 'select = ["DG007", "DG008"]\n[per-file-ignores]\n"resources/*.yml" = ["DG008"]\n'})
+    write_dedented(broken, {".dab-guard.toml": 'select = ["DG007", "DG008"]\n[per-file-ignores]\n"resources/*.yml" = ["DG008"]\n'})
     _, out, _ = run(capsys, "validate", str(broken), "--format", "json")
     assert {f["rule"] for f in json.loads(out)["findings"]} == {"DG007"}
 
 
 def test_an_unknown_configuration_key_is_exit_2(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(broken, {".dab-guard.toml": 'selct = ["DG008"]\n'})
+    write_dedented(broken, {".dab-guard.toml": 'selct = ["DG008"]\n'})
     code, out, err = run(capsys, "validate", str(broken))
     assert code == 2 and out == ""
     assert "unknown configuration key(s): selct" in err and err.count("\n") == 1
@@ -891,15 +883,15 @@ def test_suppression_comments(broken: Path, capsys: pytest.CaptureFixture[str]) 
         "            - task_key: b\n              depends_on:\n",
         "            - task_key: b\n              depends_on:\n                # dab-guard: ignore[DG008]\n",
     )
-    write(broken, {"resources/job.yml": job})
+    write_dedented(broken, {"resources/job.yml": job})
     _, out, _ = run(capsys, "validate", str(broken), "--format", "json", "--select", "DG007,DG008")
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["DG007"]
     # A suppression for another rule does not hide the finding; a bare ignore hides every rule.
     job = job.replace("notebook_path: ../src/a.py}", "notebook_path: ../src/a.py} # dab-guard: ignore[DG104]")
-    write(broken, {"resources/job.yml": job})
+    write_dedented(broken, {"resources/job.yml": job})
     _, out, _ = run(capsys, "validate", str(broken), "--format", "json", "--select", "DG007,DG008")
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["DG007"]
-    write(broken, {"resources/job.yml": job.replace("ignore[DG104]", "ignore")})
+    write_dedented(broken, {"resources/job.yml": job.replace("ignore[DG104]", "ignore")})
     code, out, _ = run(capsys, "validate", str(broken), "--format", "json", "--select", "DG007,DG008")
     assert json.loads(out)["findings"] == [] and code == 0
 
@@ -917,7 +909,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
 
 
 def test_unparseable_yaml_is_a_finding_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: [unclosed\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: [unclosed\n"})
     code, out, err = run(capsys, "validate", str(tmp_path), "--format", "json")
     assert code == 1 and "Traceback" not in err
     # Only the syntax error: rules about a configuration that could not be read stay silent.
@@ -931,20 +923,20 @@ def test_unparseable_yaml_is_a_finding_not_a_traceback(tmp_path: Path, capsys: p
 def test_walking_up_tries_each_root_name_in_turn(tmp_path: Path) -> None:
     # The CLI looks for databricks.yml from here to the filesystem root before it looks for databricks.yaml, and so
     # on: a databricks.yml above wins over a bundle.yml here.
-    write(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "sub/bundle.yml": "bundle:\n  name: here\n"})
+    write_dedented(tmp_path, {"databricks.yml": "bundle:\n  name: above\n", "sub/bundle.yml": "bundle:\n  name: here\n"})
     result = validate(None, cwd=tmp_path / "sub")
     assert result.bundle_name == "above"
     assert result.bundle.root_dir == tmp_path.resolve()
 
 
 def test_several_root_files_are_a_finding_however_the_folder_is_found(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yaml": "bundle:\n  name: a\n", "bundle.yml": "bundle:\n  name: b\n", "src/x.py": ""})
+    write_dedented(tmp_path, {"databricks.yaml": "bundle:\n  name: a\n", "bundle.yml": "bundle:\n  name: b\n", "src/x.py": ""})
     walked = validate(None, cwd=tmp_path / "src", settings=only("DG004"))
     assert [(f.file, f.line) for f in walked.findings] == [("bundle.yml", 1)]
     named = validate(tmp_path / "bundle.yml", settings=only("DG004"))
     assert [f.file for f in named.findings] == ["databricks.yaml"]  # the other root file, not the one read
     # A root file given by another name is not that folder's root file: the CLI never sees it.
-    write(tmp_path, {"bundle.example": "bundle:\n  name: example\n"})
+    write_dedented(tmp_path, {"bundle.example": "bundle:\n  name: example\n"})
     assert validate(tmp_path / "bundle.example", settings=only("DG004")).findings == []
 
 
@@ -952,7 +944,7 @@ def test_several_root_files_are_a_finding_however_the_folder_is_found(tmp_path: 
 
 
 def test_a_glob_never_reads_a_root_file_as_an_include(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml.example": "bundle:\n  name: example\ninclude:\n  - '*.yml'\n",
@@ -967,7 +959,7 @@ def test_a_glob_never_reads_a_root_file_as_an_include(tmp_path: Path) -> None:
 
 
 def test_a_folder_a_glob_matches_is_a_finding(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": "bundle:\n  name: folders\ninclude:\n  - resources/*\n",
@@ -987,7 +979,7 @@ def test_a_folder_a_glob_matches_is_a_finding(tmp_path: Path) -> None:
 
 
 def test_a_workspace_path_under_the_home_folder_is_unknown(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -1022,7 +1014,7 @@ def test_a_workspace_path_under_the_home_folder_is_unknown(tmp_path: Path) -> No
 def test_references_in_a_top_level_key_the_cli_drops_are_not_resolved(tmp_path: Path) -> None:
     # The CLI drops unknown top-level keys (such as one that only holds an anchor) when it loads a file; a reference
     # in one is only resolved, and only wrong, in the targets that use the anchor.
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -1045,7 +1037,7 @@ def test_references_in_a_top_level_key_the_cli_drops_are_not_resolved(tmp_path: 
 
 
 def test_the_variable_note_says_where_the_value_was_set(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": DUPLICATES.replace("      prod:\n", "      prod:\n        variables:\n          cluster: mian2\n")})
+    write_dedented(tmp_path, {"databricks.yml": DUPLICATES.replace("      prod:\n", "      prod:\n        variables:\n          cluster: mian2\n")})
     findings = validate(tmp_path, settings=only("DG008"), env={}).findings
     by_target = {f.targets: f.message for f in findings if f.line == 16}
     assert by_target[("dev", "staging")].endswith("(value of ${var.cluster} defined at databricks.yml:4:3)")
@@ -1057,7 +1049,7 @@ def test_the_variable_note_says_where_the_value_was_set(tmp_path: Path) -> None:
 
 
 def test_the_overrides_file_sits_between_the_environment_and_the_target(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": REFERENCES,
@@ -1075,7 +1067,7 @@ def test_the_overrides_file_sits_between_the_environment_and_the_target(tmp_path
 
 
 def test_var_for_an_undeclared_or_complex_variable_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path, {"databricks.yml": REFERENCES})
+    write_dedented(tmp_path, {"databricks.yml": REFERENCES})
     code, out, err = run(capsys, "validate", str(tmp_path), "--var", "catalgo=x")
     assert (code, out) == (2, "")
     assert err == "dab-guard: --var catalgo=...: the bundle declares no variable 'catalgo' (did you mean 'catalog'?)\n"
@@ -1088,10 +1080,10 @@ def test_var_for_an_undeclared_or_complex_variable_is_exit_2(tmp_path: Path, cap
 
 
 def test_severity_takes_rule_ids_or_names_and_refuses_others(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(broken, {".dab-guard.toml": 'select = ["DG008"]\nseverity = { task-graph = "info" }\n'})
+    write_dedented(broken, {".dab-guard.toml": 'select = ["DG008"]\nseverity = { task-graph = "info" }\n'})
     code, out, _ = run(capsys, "validate", str(broken), "--format", "json")
     assert code == 0 and {f["severity"] for f in json.loads(out)["findings"]} == {"info"}
-    write(broken, {".dab-guard.toml": 'severity = { DG999 = "info" }\n'})
+    write_dedented(broken, {".dab-guard.toml": 'severity = { DG999 = "info" }\n'})
     code, out, err = run(capsys, "validate", str(broken))
     assert (code, out) == (2, "") and "severity.DG999: no rule has this id or name" in err
 
@@ -1109,7 +1101,7 @@ def test_severity_takes_rule_ids_or_names_and_refuses_others(broken: Path, capsy
 def test_a_selector_that_matches_no_rule_is_exit_2(
     broken: Path, capsys: pytest.CaptureFixture[str], toml: str, argv: list[str], expected: str
 ) -> None:
-    write(broken, {".dab-guard.toml": toml})
+    write_dedented(broken, {".dab-guard.toml": toml})
     code, out, err = run(capsys, "validate", str(broken), *argv)
     assert (code, out) == (2, "")
     assert expected in err and err.count("\n") == 1
@@ -1134,7 +1126,7 @@ def test_an_empty_no_color_leaves_colour_on(
 
 def test_a_target_has_no_experimental_or_scripts_section_to_merge(tmp_path: Path) -> None:
     # The CLI's target has neither field: it drops them (DG003 reports them), so no rule may act on their contents.
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """
@@ -1158,7 +1150,7 @@ def test_a_target_has_no_experimental_or_scripts_section_to_merge(tmp_path: Path
 
 
 def test_a_target_value_replaces_a_lookup_and_a_target_lookup_replaces_a_default(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": """

@@ -21,17 +21,7 @@ from dab_guard.python.facts import facts_of, task_uses_models
 from dab_guard.python.pip import installed_version, parse_pip_magic, parse_requirement
 from dab_guard.python.sources import SourceKind, parse_source, synced_files
 from dab_guard.python.values import SCRIPT_DIR, UNKNOWN
-
-
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
+from tests.files import write_files
 
 
 def job(tasks: str, spark_version: str = "16.4.x-cpu-ml-scala2.12", targets: str = "") -> str:
@@ -189,7 +179,7 @@ def test_a_file_that_does_not_parse_is_one_problem_at_its_position(data: bytes, 
 
 def test_each_file_is_read_and_parsed_once_per_run_even_with_several_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     targets = "targets:\n  dev:\n    default: true\n  staging: {}\n  prod: {}\n"
-    write(
+    write_files(
         tmp_path,
         {
             "databricks.yml": job(script_task("src/a.py", "a") + script_task("src/a.py", "b") + notebook_task("src/nb.py"), targets=targets),
@@ -362,7 +352,7 @@ def test_pip_requirements_and_the_version_they_leave() -> None:
 
 
 def test_synced_files_honour_gitignore_and_sync_patterns(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "databricks.yml": "bundle: {name: s}\nsync:\n  include:\n    - generated/keep.py\n  exclude:\n    - scratch/\n    - '*_test.py'\n",
@@ -396,7 +386,7 @@ def test_synced_files_honour_gitignore_and_sync_patterns(tmp_path: Path) -> None
 
 @pytest.fixture
 def dunder_bundle(tmp_path: Path) -> Path:
-    return write(
+    return write_files(
         tmp_path,
         {
             "databricks.yml": job(script_task("src/job.py") + notebook_task("src/nb.py") + notebook_task("src/nb.ipynb", "jupyter")),
@@ -418,7 +408,7 @@ def test_select_ignore_and_per_file_ignores_apply_to_python_findings(dunder_bund
     assert found(dunder_bundle, "DG201", settings=Settings(select=["DG2"], ignore=["dunder-file"])) == []
     kept = found(dunder_bundle, "DG201", settings=parse_table({"per-file-ignores": {"src/nb*": ["DG201"]}}, "test"))
     assert {file for _, file, _, _ in kept} == {"src/job.py"}
-    write(dunder_bundle, {".dab-guard.toml": '[per-file-ignores]\n"src/job.py" = ["DG2"]\n'})
+    write_files(dunder_bundle, {".dab-guard.toml": '[per-file-ignores]\n"src/job.py" = ["DG2"]\n'})
     assert main(["validate", str(dunder_bundle), "--format", "json", "--select", "DG201"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert {(f["file"], f["rule"], f["path"]) for f in report["findings"]} == {
@@ -458,7 +448,7 @@ def test_python_findings_keep_their_positions_and_suppressions_in_every_format(
 
 
 def test_task_uses_models_reads_the_code_the_task_runs(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "databricks.yml": job(script_task("src/log.py", "log") + script_task("src/etl.py", "etl") + notebook_task("src/agent.py", "agent")),
@@ -476,7 +466,7 @@ def test_task_uses_models_reads_the_code_the_task_runs(tmp_path: Path) -> None:
 
 
 def test_a_non_ml_cluster_that_registers_to_uc_needs_dedicated_access(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "databricks.yml": job(script_task("src/log.py"), spark_version="16.4.x-scala2.12").replace("            data_security_mode: SINGLE_USER\n", ""),
@@ -489,7 +479,7 @@ def test_a_non_ml_cluster_that_registers_to_uc_needs_dedicated_access(tmp_path: 
 
 
 def test_notebook_pip_installs_count_as_task_packages(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "databricks.yml": job(notebook_task("src/nb.py"), spark_version="15.4.x-cpu-ml-scala2.12"),
@@ -501,7 +491,7 @@ def test_notebook_pip_installs_count_as_task_packages(tmp_path: Path) -> None:
 
 
 def test_the_corpus_style_bundle_without_python_files_gives_no_python_findings(tmp_path: Path) -> None:
-    write(tmp_path, {"databricks.yml": job(script_task("src/missing.py") + notebook_task("src/missing_nb.ipynb"))})
+    write_files(tmp_path, {"databricks.yml": job(script_task("src/missing.py") + notebook_task("src/missing_nb.ipynb"))})
     result = validate(tmp_path)
     assert {f.rule for f in result.findings} & {"DG001", "DG109"} == set()
     assert not [f for f in result.findings if f.rule.startswith("DG2")]
@@ -525,6 +515,6 @@ def test_the_corpus_style_bundle_without_python_files_gives_no_python_findings(t
 def test_workspace_paths_of_the_bundle_files_lead_back_to_them(tmp_path: Path, workspace: str, path: str, rel: str | None) -> None:
     from dab_guard.python.program import follow_path, workspace_file_prefixes
 
-    write(tmp_path, {"databricks.yml": job(script_task("src/log.py")) + (f"workspace:\n{workspace}" if workspace else "")})
+    write_files(tmp_path, {"databricks.yml": job(script_task("src/log.py")) + (f"workspace:\n{workspace}" if workspace else "")})
     target = resolve_target(load_bundle(tmp_path), "default")
     assert follow_path(path, "src/log.py", "src/log.py", [], workspace_file_prefixes(target)) == rel

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -14,7 +13,7 @@ import pytest
 from dab_guard.cli import main
 from dab_guard.engine import RULE_DOCS_URL, rule_help_uri
 from dab_guard.rules.registry import ALL_RULES
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, load_script
 
 GENERATOR = ROOT / "scripts" / "generate_rule_docs.py"
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -22,11 +21,7 @@ HEADING_RE = re.compile(r"^(#{1,6}) +(.*?)\s*#*\s*$")
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_rule_docs", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GENERATOR)
 
 
 def _page_file() -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import textwrap
@@ -23,18 +22,14 @@ from dab_guard.engine import validate
 from dab_guard.finding import Severity
 from dab_guard.schema import bundle_schema, schema_text
 from dab_guard.schema.validate import SchemaChecker, checker, is_unresolved
-from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT
+from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT, load_script
 
 GENERATOR = ROOT / "scripts" / "generate_schema.py"
 CLI_SCHEMA = REFERENCE / "databricks-bundle-schema.json"
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_schema", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GENERATOR)
 
 
 def _bundle(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> Path:

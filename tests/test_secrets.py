@@ -19,6 +19,7 @@ from dab_guard.config import Settings
 from dab_guard.engine import validate
 from dab_guard.formatters import FORMATTERS
 from dab_guard.secrets import Masker, find_secrets, literal_secret, mask_shapes, secret_kind, secret_name
+from tests.files import write_dedented
 
 HEX = "0123456789abcdef" * 2
 B64 = "QWxhZGRpbjpvcGVuIHNlc2FtZQ"  # 26 characters of base64
@@ -37,14 +38,6 @@ SHAPED: dict[str, str] = {
     "a Google API key": "AIza" + "Sy" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
     "a password in a URL": "postgresql://etl:pg-Pass-9931@db.internal:5432/sales",
 }
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def secrets_of(yaml_text: str) -> list[tuple[str, str, str]]:
@@ -203,7 +196,7 @@ def leaky_bundle(root: Path) -> tuple[Path, list[str]]:
     password = "Pa55-word-only-known-by-its-key"
     values = [*SHAPED.values(), password, "hunter2-target-override", "tok-in-args-991"]
     conf = "\n".join(f"              key_{i}: {json.dumps(v)}" for i, v in enumerate(SHAPED.values()))
-    write(
+    write_dedented(
         root,
         {
             "databricks.yml": HEAD
@@ -306,7 +299,7 @@ def test_dg111_names_the_key_and_the_targets(tmp_path: Path) -> None:
 
 
 def test_dg111_can_be_suppressed_on_its_line(tmp_path: Path) -> None:
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD
@@ -321,7 +314,7 @@ def test_dg111_can_be_suppressed_on_its_line(tmp_path: Path) -> None:
 def test_a_schema_message_never_echoes_a_value_dg111_considers_secret(tmp_path: Path) -> None:
     # The password is a credential only by the name of the variable that holds it; the schema rule would quote it
     # where it lands in a field that wants a number or one of a few words.
-    write(
+    write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD
@@ -373,7 +366,7 @@ def test_the_clis_resolved_configuration_is_masked_too(
 
 def test_fix_diff_never_prints_a_credential_in_its_context_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     password = "Hunter2-Plaintext-99"
-    root = write(
+    root = write_dedented(
         tmp_path,
         {
             "databricks.yml": HEAD

@@ -22,8 +22,9 @@ from dab_guard.cli import main
 from dab_guard.config import load_settings
 from dab_guard.workspace.session import OnlineOptions, validate_online
 from tests.conftest import FIXTURES, ROOT
-from tests.expectations import WORKSPACE_FILE, all_fixtures, expected_findings, fixture_rule, is_online
+from tests.expectations import WORKSPACE_FILE, all_fixtures, assert_fixture_findings, is_online
 from tests.fake_workspace import TOKEN, FakeWorkspace, WorkspaceState
+from tests.files import write_files
 
 ONLINE_FIXTURES = [p for p in all_fixtures(FIXTURES) if is_online(p)]
 
@@ -55,13 +56,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def _bundle(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> Path:
-    folder = tmp_path / "bundle"
-    folder.mkdir(exist_ok=True)
-    (folder / "databricks.yml").write_text(text, encoding="utf-8")
-    for rel, body in (files or {}).items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(body, encoding="utf-8")
-    return folder
+    return write_files(tmp_path / "bundle", {"databricks.yml": text, **(files or {})})
 
 
 SIMPLE = """
@@ -92,18 +87,9 @@ resources:
 @pytest.mark.parametrize("fixture", ONLINE_FIXTURES, ids=[f"{p.parent.name}/{p.name}" for p in ONLINE_FIXTURES])
 def test_online_fixture(fixture: Path, fake: FakeWorkspace, online_env: Path) -> None:
     fake.state = WorkspaceState.from_file(fixture / WORKSPACE_FILE)
-    expected = expected_findings(fixture)
-    rule = fixture_rule(fixture)
     result, session = validate_online(fixture, settings=load_settings(fixture), options=OnlineOptions(use_cache=False))
     assert session.error is None, str(session.error)
-    watched = {rule} | {r for r, _, _ in expected}
-    actual = {(f.rule, f.file, f.line) for f in result.findings if f.rule in watched}
-    if fixture.name.startswith("good"):
-        assert not expected, "a good fixture carries no expectations"
-    else:
-        assert any(r == rule for r, _, _ in expected), f"bad fixture {fixture.name} expects no {rule} finding"
-    details = "\n".join(f"{f.file}:{f.line}:{f.column} {f.rule} {f.message}" for f in result.findings)
-    assert actual == expected, f"findings differ from the fixture's expectations:\n{details}"
+    assert_fixture_findings(fixture, result.findings)
 
 
 def test_online_rules_are_silent_offline() -> None:

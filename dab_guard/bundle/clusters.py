@@ -24,6 +24,7 @@ from typing import Any
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.runtime import RuntimeKey
+from dab_guard.cache import per_object
 from dab_guard.finding import PathParts
 
 
@@ -162,6 +163,11 @@ def iter_jobs(target: Target) -> Iterator[tuple[PathParts, YMap]]:
 
 def iter_clusters(target: Target) -> Iterator[ClusterSpec]:
     """Every cluster spec of the target, in the order the configuration lists them."""
+    # Most compute rules ask for every target: the configuration is walked once per target.
+    return iter(per_object(target, "clusters", lambda: tuple(_find_clusters(target))))
+
+
+def _find_clusters(target: Target) -> Iterator[ClusterSpec]:
     all_tasks: list[TaskRef] = []
     for job_path, job in iter_jobs(target):
         tasks = list(iter_job_tasks(job_path, job))

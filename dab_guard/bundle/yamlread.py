@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
 
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.finding import Loc, Severity
@@ -43,11 +47,6 @@ try:  # libyaml's parser and composer, several times faster than the pure-Python
     HAVE_LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     HAVE_LIBYAML = False
-
-from yaml.composer import Composer
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.scanner import Scanner
 
 
 class _PyComposeLoader(Reader, Scanner, Parser, Composer, BaseResolver):
@@ -285,8 +284,13 @@ class _Converter:
         return result
 
 
-def _compose(text: str) -> Node | None:
-    loader = _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
+def _loader(text: str) -> _ComposeLoader | _PyComposeLoader:
+    return _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
+
+
+def compose_node(text: str) -> Node | None:
+    """The node graph of ``text`` (tags only from the text, no implicit typing); raises ``yaml.YAMLError``."""
+    loader = _loader(text)
     try:
         return loader.get_single_node()  # type: ignore[no-any-return,unused-ignore]
     finally:
@@ -310,7 +314,7 @@ def _count_nodes(text: str, cap: int) -> int:
 
     Only events are produced, one at a time, so a file full of tiny values costs time but no memory.
     """
-    loader = _ComposeLoader(text) if HAVE_LIBYAML else _PyComposeLoader(text)
+    loader = _loader(text)
     count = 0
     node_events = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
     try:
@@ -379,7 +383,7 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
         message = f"YAML too large to check: more than {limits.max_nodes} values{_RAISE.format('max-nodes')}"
         return YamlDocument(None, [Problem("DG001", message, Loc(file, 1, 1))])
     try:
-        node = _compose(text)
+        node = compose_node(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)

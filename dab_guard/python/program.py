@@ -16,6 +16,7 @@ from dab_guard.bundle.libraries import PipPackage, task_pip_packages
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.runtime import RuntimeKey
+from dab_guard.cache import per_object
 from dab_guard.config import Settings
 from dab_guard.finding import Loc, PathParts, Report
 from dab_guard.python.facts import LogModel, ModelUse, ModuleFacts, facts_of
@@ -36,7 +37,6 @@ from dab_guard.python.sources import (
     entry_points,
     module_file,
     notebook_file,
-    per_object,
 )
 from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN
 
@@ -102,6 +102,12 @@ class TaskProgram:
                     out.append(source)
             self._sources = out
         return self._sources
+
+    def parsed(self) -> Iterator[tuple[PythonSource, ModuleFacts]]:
+        """Every file of :meth:`sources` that parsed, with its facts."""
+        for source in self.sources():
+            if source.tree is not None:
+                yield source, facts_of(source)
 
     def run_facts(self) -> list[ModuleFacts]:
         return [facts_of(s) for s in self.runs if s.tree is not None]
@@ -323,6 +329,15 @@ def programs(target: Target, max_bytes: int | None = None) -> list[TaskProgram]:
 def program_for(target: Target, ref: TaskRef) -> TaskProgram | None:
     by_path = per_object(target, "python-programs-by-path", lambda: {program.path: program for program in programs(target)})
     return by_path.get(ref.path)
+
+
+def first_at(seen: set[tuple[str, int, int]], loc: Loc) -> bool:
+    """True the first time a position is reported (a file run by several tasks is reported once)."""
+    mark = (loc.file, loc.line, loc.col)
+    if mark in seen:
+        return False
+    seen.add(mark)
+    return True
 
 
 def syntax_reports(target: Target, max_bytes: int | None = None) -> Iterator[Report]:

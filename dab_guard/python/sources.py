@@ -30,18 +30,18 @@ import os
 import posixpath
 import re
 import tokenize
-import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any
 
 from dab_guard.bundle.clusters import TaskRef, iter_job_tasks, iter_jobs
 from dab_guard.bundle.loader import ROOT_NAMES, Bundle
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.yamlread import Limits
+from dab_guard.cache import per_object
 from dab_guard.finding import Loc, PathParts
 
 NOTEBOOK_HEADER = "# Databricks notebook source"
@@ -60,29 +60,6 @@ _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _MAGIC_RE = re.compile(r"^\s*([%!])(%?)([A-Za-z_][\w-]*)\s*(.*)$")
 # How a user lifts a limit that a real file reaches (as for YAML files).
 _RAISE = " (raise {} under [tool.dab-guard.limits] to check it)"
-
-_T = TypeVar("_T")
-
-
-# --- per-run caches ----------------------------------------------------------------------------------------------
-
-_PER_OBJECT: dict[tuple[int, str], Any] = {}
-
-
-def per_object(owner: object, kind: str, build: Callable[[], _T]) -> _T:
-    """A value computed once per ``owner`` (a Bundle or a Target), dropped when the owner is.
-
-    Keyed by identity: bundles and targets are mutable dataclasses (not hashable), and each run loads its own.
-    """
-    key = (id(owner), kind)
-    try:
-        return _PER_OBJECT[key]  # type: ignore[no-any-return]
-    except KeyError:
-        pass
-    value = build()
-    _PER_OBJECT[key] = value
-    weakref.finalize(owner, _PER_OBJECT.pop, key, None)
-    return value
 
 
 # --- positions ---------------------------------------------------------------------------------------------------

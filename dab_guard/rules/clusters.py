@@ -538,7 +538,7 @@ def _remove_key(target: Target, cluster: ClusterSpec, key: str) -> Fix | None:
 def _untargeted_spec(target: Target, cluster: ClusterSpec) -> YMap | None:
     """The same cluster in the configuration without any target applied (None when no such cluster is there)."""
     from dab_guard.bundle.resolve import apply_target
-    from dab_guard.python.sources import per_object
+    from dab_guard.cache import per_object
 
     bundle = target.bundle
     node: Any = per_object(bundle, "untargeted-config", lambda: apply_target(bundle, "\x00"))

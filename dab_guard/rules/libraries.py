@@ -6,14 +6,16 @@ one package brings with it (:data:`BRINGS`), read from the packages' own require
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Report, Severity
-from dab_guard.python.facts import facts_of
 from dab_guard.python.program import Installed, TaskProgram, max_file_bytes, programs, task_installs
 from dab_guard.python.sources import cache_for, module_file
 from dab_guard.rules.base import Rule
+
+_Value = TypeVar("_Value")
 
 # Import name (dotted prefix) -> the PyPI distribution that provides it: agent packages that Databricks Runtime ML does
 # not ship (the guide: "databricks-langchain, langgraph, etc. are NOT pre-installed"; the issue adds
@@ -48,13 +50,18 @@ BRINGS: dict[str, frozenset[str]] = {
 }
 
 
-def required_distribution(module: str) -> str | None:
-    """The distribution an import needs when it is one Databricks Runtime ML lacks (longest prefix wins)."""
+def by_module_prefix(module: str, table: Mapping[str, _Value]) -> _Value | None:
+    """The entry of ``table`` for ``module`` or its closest enclosing package (longest prefix wins)."""
     best: str | None = None
-    for prefix in NOT_IN_RUNTIME_ML:
+    for prefix in table:
         if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
             best = prefix
-    return NOT_IN_RUNTIME_ML[best] if best is not None else None
+    return table[best] if best is not None else None
+
+
+def required_distribution(module: str) -> str | None:
+    """The distribution an import needs when it is one Databricks Runtime ML lacks (longest prefix wins)."""
+    return by_module_prefix(module, NOT_IN_RUNTIME_ML)
 
 
 def _brought(installed: list[Installed]) -> set[str]:
@@ -131,12 +138,10 @@ class Libraries(Rule):
         run_order = {s.rel: i for i, s in enumerate(program.runs)}
         cache = cache_for(target.bundle)
         reported: set[str] = set()
-        for source in program.sources():
-            if source.tree is None:
-                continue
+        for source, facts in program.parsed():
             # By identity: a %%writefile body shares its notebook's name but is imported later, as a module.
             in_run = next((i for i, run in enumerate(program.runs) if run is source), None)
-            for fact in facts_of(source).imports:
+            for fact in facts.imports:
                 if fact.guarded or fact.level:
                     continue
                 for module in fact.loaded():

@@ -11,22 +11,13 @@ import posixpath
 from collections.abc import Iterator
 
 from dab_guard.bundle.resolve import Target
-from dab_guard.finding import Loc, Report, Severity
+from dab_guard.finding import Report, Severity
 from dab_guard.python.facts import ModuleFacts, PathEntry, facts_of
 from dab_guard.python.pip import provides
-from dab_guard.python.program import CodeModel, TaskProgram, max_file_bytes, programs
+from dab_guard.python.program import CodeModel, TaskProgram, first_at, max_file_bytes, programs
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import display, is_known
 from dab_guard.rules.base import Rule
-
-
-def _once(seen: set[tuple[str, int, int, str]], loc: Loc, key: str = "") -> bool:
-    """True the first time a position is reported (a file run by several tasks is reported once)."""
-    mark = (loc.file, loc.line, loc.col, key)
-    if mark in seen:
-        return False
-    seen.add(mark)
-    return True
 
 
 class DunderFile(Rule):
@@ -68,7 +59,7 @@ class DunderFile(Rule):
     source = "Guide, '__file__ Is NOT Defined in spark_python_task' (1)."
 
     def check(self, target: Target) -> Iterator[Report]:
-        seen: set[tuple[str, int, int, str]] = set()
+        seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
             how = "a notebook" if program.entry.notebook else "a spark_python_task script"
             for source in program.runs:
@@ -78,7 +69,7 @@ class DunderFile(Rule):
                     if use.guarded:
                         continue
                     loc = source.loc_of(use.node)
-                    if _once(seen, loc):
+                    if first_at(seen, loc):
                         ran = how if source.rel == program.entry.rel else "a notebook (run with %run)"
                         yield Report(
                             f"`__file__` is not defined when {source.rel} runs as {ran} (NameError): use a path "
@@ -127,16 +118,14 @@ class WorkspaceImport(Rule):
     source = "Guide, '/Workspace/ FUSE Mount Is NOT Importable' (2)."
 
     def check(self, target: Target) -> Iterator[Report]:
-        seen: set[tuple[str, int, int, str]] = set()
+        seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
-            for source in program.sources():
-                if source.tree is None:
-                    continue
-                for entry in facts_of(source).path_entries:
+            for source, facts in program.parsed():
+                for entry in facts.path_entries:
                     if not workspace_path(entry.value):
                         continue
                     loc = source.loc_of(entry.node)
-                    if _once(seen, loc):
+                    if first_at(seen, loc):
                         shown = display(entry.value)
                         yield Report(
                             f"{shown} is put on sys.path, but Python cannot import from the /Workspace FUSE mount: "
@@ -188,11 +177,11 @@ class PathBeforeLog(Rule):
     source = "Guide, 'MLflow log_model() Validates Imports at Log Time' (3)."
 
     def check(self, target: Target) -> Iterator[Report]:
-        seen: set[tuple[str, int, int, str]] = set()
+        seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
             for model in program.code_models:
                 report = self._check_model(program, model)
-                if report is not None and report.at is not None and _once(seen, report.at):
+                if report is not None and report.at is not None and first_at(seen, report.at):
                     yield report
 
     @staticmethod
@@ -265,14 +254,14 @@ class NotebookPip(Rule):
     source = "Guide, 'Standard Notebook Template' (Cell 1: %pip install, then dbutils.library.restartPython())."
 
     def check(self, target: Target) -> Iterator[Report]:
-        seen: set[tuple[str, int, int, str]] = set()
+        seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
             for source in program.runs:
                 # A notebook export run as a spark_python_task file: its "# MAGIC %pip" lines are comments.
                 if not source.is_notebook or source.tree is None or not program.entry.notebook:
                     continue
                 for report in self._check_notebook(program, source):
-                    if report.at is not None and _once(seen, report.at):
+                    if report.at is not None and first_at(seen, report.at):
                         yield report
 
     @staticmethod

@@ -11,11 +11,12 @@ import ast
 from collections.abc import Iterator
 
 from dab_guard.bundle.resolve import Target
-from dab_guard.finding import Loc, Report, Severity
+from dab_guard.finding import Report, Severity
 from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, LogModel, ModuleFacts, facts_of
 from dab_guard.python.pip import LATEST_MINOR, installed_version, normalise, parse_requirement, provides
 from dab_guard.python.program import (
     TaskProgram,
+    first_at,
     log_registers_to_uc,
     max_file_bytes,
     module_registers_to_uc,
@@ -27,7 +28,7 @@ from dab_guard.python.program import (
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import UNKNOWN, display
 from dab_guard.rules.base import Rule
-from dab_guard.rules.libraries import BRINGS, NOT_IN_RUNTIME_ML
+from dab_guard.rules.libraries import BRINGS, NOT_IN_RUNTIME_ML, by_module_prefix
 
 
 def _is_none(node: ast.expr | None) -> bool:
@@ -41,14 +42,6 @@ def _logs(program: TaskProgram) -> Iterator[tuple[PythonSource, ModuleFacts, Log
         facts = facts_of(source)
         for log in facts.log_models:
             yield source, facts, log
-
-
-def _seen_once(seen: set[tuple[str, int, int]], loc: Loc) -> bool:
-    mark = (loc.file, loc.line, loc.col)
-    if mark in seen:
-        return False
-    seen.add(mark)
-    return True
 
 
 def _show(value: str | None) -> str:
@@ -115,7 +108,7 @@ class UcSignature(Rule):
                     severity = Severity.WARNING
                 anchor: ast.AST = log.registered_name if log.registered_name is not None else log.call.node
                 loc = source.loc_of(anchor)
-                if _seen_once(seen, loc):
+                if first_at(seen, loc):
                     yield Report(message, program.path, severity=severity, at=loc)
 
     @staticmethod
@@ -199,11 +192,7 @@ _ALWAYS_PRESENT = frozenset({"mlflow", "mlflow-skinny"})
 
 
 def _tracked(module: str) -> str | None:
-    best: str | None = None
-    for prefix in TRACKED_MODEL_PACKAGES:
-        if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    return TRACKED_MODEL_PACKAGES[best] if best is not None else None
+    return by_module_prefix(module, TRACKED_MODEL_PACKAGES)
 
 
 class PipRequirements(Rule):
@@ -252,7 +241,7 @@ class PipRequirements(Rule):
                 given = {k: log.keyword(k) for k in ("pip_requirements", "extra_pip_requirements", "conda_env")}
                 if all(v is None or _is_none(v.value) for v in given.values()):
                     loc = owner.loc_of(log.code_model)
-                    if _seen_once(seen, loc):
+                    if first_at(seen, loc):
                         yield Report(
                             f"mlflow.{log.flavor}.log_model() logs the code model {_show(log.code_model_path)} without "
                             "pip_requirements, extra_pip_requirements or conda_env: the serving endpoint installs only "
@@ -270,7 +259,7 @@ class PipRequirements(Rule):
                 missing = self._missing(model.files, listed)
                 if missing:
                     loc = owner.loc_of(requirements)
-                    if _seen_once(seen, loc):
+                    if first_at(seen, loc):
                         names = ", ".join(f"{dist} (imported as {module} in {where})" for dist, module, where in missing)
                         yield Report(
                             f"pip_requirements of the code model {model.rel} lacks {names}: the serving endpoint will "
@@ -392,7 +381,7 @@ class MlflowApi(Rule):
                         severity=Severity.WARNING,
                         at=source.loc_of(artifact),
                     )
-                if report is not None and report.at is not None and _seen_once(seen, report.at):
+                if report is not None and report.at is not None and first_at(seen, report.at):
                     yield report
 
     @staticmethod
@@ -458,17 +447,15 @@ class StaleLangchain(Rule):
     def check(self, target: Target) -> Iterator[Report]:
         seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
-            for source in program.sources():
-                if source.tree is None:
-                    continue
-                for fact in facts_of(source).imports:
+            for source, facts in program.parsed():
+                for fact in facts.imports:
                     if fact.guarded:
                         continue
                     hit = next((n for n in fact.loaded() if n == "langchain.schema" or n.startswith("langchain.schema.")), None)
                     if hit is None:
                         continue
                     loc = source.loc_of(fact.node)
-                    if _seen_once(seen, loc):
+                    if first_at(seen, loc):
                         yield Report(
                             f"{hit} is gone since langchain 1.0 (which databricks-langchain installs): import from "
                             "langchain_core instead (langchain_core.messages, langchain_core.runnables ...)",
@@ -489,7 +476,7 @@ class StaleLangchain(Rule):
                 continue  # the runtime's own langchain 0.x still has langchain.schema
             for source, log in langchain_logs:
                 loc = source.loc_of(log.call.node)
-                if _seen_once(seen, loc):
+                if first_at(seen, loc):
                     yield Report(
                         f"mlflow.langchain.log_model() on MLflow {version.text} ({version.source}) imports "
                         f"langchain.schema, which the langchain 1.x this task installs ({langchain_1}) no longer has: "
@@ -547,7 +534,7 @@ class UcModelName(Rule):
                     if problem is None:
                         continue
                     loc = source.loc_of(node)
-                    if _seen_once(seen, loc):
+                    if first_at(seen, loc):
                         yield Report(problem, program.path, at=loc)
 
     @staticmethod
