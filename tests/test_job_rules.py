@@ -61,3 +61,31 @@ def test_a_wheel_is_missing_unless_the_deploy_builds_it(tmp_path: Path) -> None:
     # Without an artifacts section the CLI builds a wheel from a setup.py in the bundle root by itself.
     (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup()\n", encoding="utf-8")
     assert _messages(tmp_path, "train.py") == []
+
+
+def test_environment_key_beside_a_cluster_is_reported_once_by_dg107(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text("print(1)\n", encoding="utf-8")
+    (tmp_path / "databricks.yml").write_text(
+        textwrap.dedent(
+            """
+            bundle:
+              name: both
+            resources:
+              jobs:
+                train:
+                  name: train
+                  environments:
+                    - environment_key: default
+                      spec: {client: "1"}
+                  tasks:
+                    - task_key: train
+                      existing_cluster_id: 0101-000000-abcdefgh
+                      environment_key: default
+                      spark_python_task:
+                        python_file: train.py
+            """
+        ),
+        encoding="utf-8",
+    )
+    rules = [f.rule for f in validate(tmp_path, settings=Settings(select=["DG008", "DG107"])).findings]
+    assert rules == ["DG107"]

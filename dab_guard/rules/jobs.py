@@ -433,7 +433,8 @@ class TaskGraph(Rule):
     with more than one of `job_cluster_key`, `environment_key`, `existing_cluster_id` and `new_cluster`. Tasks inside
     a `for_each_task` are checked too. It warns about a job cluster that no task uses. Misspelled keys get a
     did-you-mean. A notebook task without compute runs on serverless and is fine; so is a Python script, wheel, jar or
-    dbt task with only an `environment_key`.
+    dbt task with only an `environment_key`. An `environment_key` beside a single cluster is left to DG107
+    (`serverless`), so that one mistake gives one finding.
 
     ## Why it matters
     The Jobs API rejects such a job when the bundle deploys, or the run fails at once: a task with no compute cannot
@@ -529,7 +530,8 @@ class TaskGraph(Rule):
                 (*path, kind),
                 on_key=True,
             )
-        elif len(present) > 1:
+        elif len(present) > 1 and not (len(present) == 2 and "environment_key" in present):
+            # environment_key beside one cluster is DG107's (serverless) finding; reporting it twice says nothing more.
             yield Report(
                 f"task '{label}' sets {' and '.join(present)}; a task runs on exactly one of job_cluster_key, "
                 "environment_key, existing_cluster_id, new_cluster",
