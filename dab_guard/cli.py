@@ -361,6 +361,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             if rule.fix:
                 how = "`dab-guard fix` applies it" if rule.fix == "safe" else "`dab-guard fix --unsafe-fixes` applies it"
                 print(f"\n## Automatic fix\n{rule.fix}: {how} (see Fix above for what it changes)")
+            else:
+                print("\n## Automatic fix\nnone: `dab-guard fix` leaves this finding to you")
             return EXIT_OK
     raise UsageError(f"unknown rule {wanted!r} (see `dab-guard rules`)")
 

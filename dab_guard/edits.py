@@ -363,7 +363,7 @@ def _add_to_mapping(doc: YamlText, mapping: MappingNode, entries: Sequence[NewEn
     indent = first_key.start_mark.column
     last_key, last_value = mapping.value[-1]
     last = _end_line(doc, last_value, last_key.start_mark.line + 1)
-    step = _indent_step(mapping, indent)
+    step = _indent_step(doc, mapping, indent)
     newline = source.newline
     lines = "".join(_block_entry(key, value, " " * indent, " " * step, newline) for key, value in entries)
     end = source.line_end(last, with_break=True)
@@ -372,13 +372,19 @@ def _add_to_mapping(doc: YamlText, mapping: MappingNode, entries: Sequence[NewEn
     return source.edit(end, end, lines)
 
 
-def _indent_step(mapping: MappingNode, indent: int) -> int:
-    """How far the file indents a nested block mapping (2 when this mapping shows none)."""
+def _indent_step(doc: YamlText, mapping: MappingNode, indent: int) -> int:
+    """How far the file indents a nested block mapping: as in this mapping's nested mappings, else as this mapping
+    sits under its own key (a 4-space file stays 4-space), else 2."""
     for _, value in mapping.value:
         if isinstance(value, MappingNode) and not value.flow_style and value.value:
             step: int = value.value[0][0].start_mark.column - indent
             if step > 0:
                 return step
+    parent = doc.holder.get(id(mapping))
+    if parent is not None and not parent.mapping.flow_style:
+        step = indent - parent.key.start_mark.column
+        if step > 0:
+            return step
     return 2
 
 

@@ -524,6 +524,21 @@ def test_last_line_without_line_break(tmp_path: Path) -> None:
     assert (root / "databricks.yml").read_text() == text + "\n      data_security_mode: SINGLE_USER"
 
 
+def test_new_nested_keys_follow_the_files_indentation(tmp_path: Path) -> None:
+    text = (
+        "bundle:\n    name: b\nresources:\n    clusters:\n        one:\n"
+        "            spark_version: 16.4.x-scala2.12\n            node_type_id: i3.xlarge\n            num_workers: 0\n"
+    )
+    root = write_files(tmp_path / "b", {"databricks.yml": text})
+    assert run_fix(root, settings=Settings(select=["DG106"])).written
+    added = (root / "databricks.yml").read_text()[len(text) :]
+    assert added == (
+        "            spark_conf:\n                spark.master: \"local[*]\"\n"
+        "                spark.databricks.cluster.profile: singleNode\n"
+        "            custom_tags:\n                ResourceClass: SingleNode\n"
+    )
+
+
 def test_tool_node_layouts(tmp_path: Path) -> None:
     code = (
         "from langgraph.prebuilt import ToolNode\n"
@@ -557,6 +572,8 @@ def test_explain_says_whether_a_rule_has_a_fix(capsys: pytest.CaptureFixture[str
     assert "## Automatic fix\nsafe: `dab-guard fix` applies it" in capsys.readouterr().out
     assert main(["explain", "DG003"]) == 0
     assert "suggested: `dab-guard fix --unsafe-fixes` applies it" in capsys.readouterr().out
+    assert main(["explain", "DG105"]) == 0
+    assert "## Automatic fix\nnone: `dab-guard fix` leaves this finding to you" in capsys.readouterr().out
 
 
 # --- the corpus ----------------------------------------------------------------------------------------------------
