@@ -110,25 +110,19 @@ NOT_IN_CLI: frozenset[str] = frozenset(
 NOT_REQUIRED: frozenset[str] = frozenset({"SparkJarTask.main_class_name"})
 
 # Deprecated fields the CLI still accepts and the package no longer models: accepted as they are, unchecked.
+# The per-task-type parameters a job run used to take; both places that start a run still accept them.
+_RUN_PARAMS = (
+    "dbt_commands",
+    "jar_params",
+    "notebook_params",
+    "python_named_params",
+    "python_params",
+    "spark_submit_params",
+    "sql_params",
+)
 CLI_DEPRECATED: dict[str, tuple[str, ...]] = {
-    "JobRun": (
-        "dbt_commands",
-        "jar_params",
-        "notebook_params",
-        "python_named_params",
-        "python_params",
-        "spark_submit_params",
-        "sql_params",
-    ),
-    "RunJobTask": (
-        "dbt_commands",
-        "jar_params",
-        "notebook_params",
-        "python_named_params",
-        "python_params",
-        "spark_submit_params",
-        "sql_params",
-    ),
+    "JobRun": _RUN_PARAMS,
+    "RunJobTask": _RUN_PARAMS,
     "Task": ("dbt_cloud_task",),
     "Pipeline": ("trigger",),
     "PipelineLibrary": ("whl",),
