@@ -7,6 +7,8 @@ option is unusable (one line on stderr); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -41,6 +43,16 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more; got {text!r}")
+    return jobs
+
+
 def _report(text: str) -> tuple[str, Path]:
     from dab_guard.formatters import FORMATTERS
 
@@ -61,6 +73,9 @@ def _add_check_options(parser: argparse.ArgumentParser, formats: list[str]) -> N
     parser.add_argument("--ignore", action="append", type=_csv, default=[], help="skip these rule ids, prefixes or names (comma-separated)")
     parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
     parser.add_argument("--config", type=Path, help="settings file (default: .dab-guard.toml or pyproject.toml in the bundle root)")
+    parser.add_argument(
+        "-j", "--jobs", type=_jobs, metavar="N", help="check targets in up to N processes (default: one per target, up to the cores available)"
+    )
 
 
 def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +175,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.strict = settings.strict or args.strict
+    settings.jobs = getattr(args, "jobs", None)
     if getattr(args, "fix", False) or getattr(args, "unsafe_fixes", False):
         _apply_fixes(args, settings, resolved)
     online_error: Exception | None = None
@@ -401,7 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_OK
     except OSError as exc:
-        print(f"dab-guard: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dab-guard: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # the last resort: a bug in dab-guard still gives one line and a documented status
         if os.environ.get("DAB_GUARD_DEBUG"):
@@ -433,6 +450,9 @@ def _describe(exc: BaseException) -> str:
 
 def entry() -> None:
     """Console script entry point."""
+    # A run is short and its objects live until the end: the cyclic collector would only rescan the loaded bundle
+    # (0.2 s for 1,000 jobs each time it ran a full pass), and the process ends without freeing anything (_leave).
+    gc.disable()
     for stream in (sys.stdout, sys.stderr):
         # An output that cannot encode a file name (PYTHONIOENCODING=ascii, a legacy console) gets an escape, not a crash.
         reconfigure = getattr(stream, "reconfigure", None)
@@ -442,7 +462,26 @@ def entry() -> None:
         code = main()
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    sys.exit(code)
+    _leave(code)
+
+
+def _leave(code: int) -> NoReturn:
+    """Flush the output and end the process without the interpreter's teardown.
+
+    Freeing a large bundle's objects one by one at exit costs more than a tenth of the whole run (0.3 s of 3 s for
+    1,000 jobs) and does nothing for the user: the process ends anyway. Files dab-guard writes are closed (and
+    renamed into place) before ``main`` returns, so only the standard streams need flushing.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    except OSError as exc:  # a full disk behind a redirection: say so rather than exit as if all was written
+        print(f"dab-guard: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        code = EXIT_USAGE
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,6 +51,8 @@ class Settings:
     cluster_policies: dict[str, str] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
     source: str | None = None  # the file the settings came from
+    # Processes that check targets side by side (the --jobs option); None: one per target, up to the cores available.
+    jobs: int | None = 1
     # The workspace session of an `--online` run (dab_guard.workspace.session.OnlineSession); None offline.
     online: OnlineSession | None = field(default=None, repr=False, compare=False)
 

@@ -18,6 +18,7 @@ from dab_guard.bundle.resolved import STDIN_NAME, read_resolved, resolved_target
 from dab_guard.bundle.yamlread import Limits, Problem
 from dab_guard.config import Settings
 from dab_guard.finding import Finding, Fix, Loc, Report, Severity, format_path
+from dab_guard.parallel import available_cores, map_forked
 from dab_guard.rules.base import Rule
 from dab_guard.rules.registry import ALL_RULES
 from dab_guard.secrets import Masker
@@ -241,18 +242,24 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
     by_key: dict[tuple[str, int, int, str, str, Severity, str], list[str]] = {}
     fixes_by_key: dict[tuple[str, int, int, str, str, Severity, str], list[tuple[str, Fix]]] = {}
     resolved: dict[str, Target] = {}
-    for target in checked:
+
+    def reports_of(target: Target) -> list[tuple[int, Report]]:
+        return [(index, report) for index, rule in enumerate(rules) for report in rule.check(target)]
+
+    # Workspace checks hold network clients, which a forked process must not share: online runs stay in one process.
+    workers = 1 if extra_rules or settings.online is not None else settings.jobs or available_cores()
+    for target, reports in zip(checked, map_forked(reports_of, checked, workers), strict=True):
         name = target.name
         resolved[name] = target
-        for rule in rules:
-            for report in rule.check(target):
-                finding = _locate(bundle, target, rule, report, settings)
-                key = (finding.file, finding.line, finding.column, finding.rule, finding.message, finding.severity, finding.path)
-                found_in = by_key.setdefault(key, [])
-                if name not in found_in:
-                    found_in.append(name)
-                if report.fix is not None:
-                    fixes_by_key.setdefault(key, []).append((name, report.fix))
+        for index, report in reports:
+            rule = rules[index]
+            finding = _locate(bundle, target, rule, report, settings)
+            key = (finding.file, finding.line, finding.column, finding.rule, finding.message, finding.severity, finding.path)
+            found_in = by_key.setdefault(key, [])
+            if name not in found_in:
+                found_in.append(name)
+            if report.fix is not None:
+                fixes_by_key.setdefault(key, []).append((name, report.fix))
     # The one place every message passes: no report may show a credential, whichever rule wrote the message.
     redact = Masker.for_bundle(bundle, checked)
     located: dict[tuple[str, int, int, str, str, Severity, str], Finding] = {}
@@ -312,7 +319,7 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     if source is not None:
         return yaml_suppressions(source.text)
     if rel.endswith(".ipynb"):
-        # A notebook finding points at the JSON line holding the code line, where its `# noqa: DG201` is written.
+        # A notebook finding points at the JSON line holding the code line, where its noqa comment for DG201 is written.
         try:
             text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
         except OSError:

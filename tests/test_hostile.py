@@ -903,3 +903,15 @@ def test_an_internal_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DAB_GUARD_DEBUG", "1")
     with pytest.raises(ValueError):
         main(["validate", str(tmp_path)])
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_behind_stdout_is_one_line_and_exit_2() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "dab_guard.cli", "validate", str(ROOT / "examples" / "broken-bundle")],
+            stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=HANG_GUARD,
+        )
+    assert done.returncode == 2
+    assert done.stderr == "dab-guard: No space left on device\n"

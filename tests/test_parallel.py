@@ -1,0 +1,137 @@
+"""Targets checked in forked processes give exactly the findings and fixes of a run in one process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dab_guard import parallel
+from dab_guard.bundle.loader import load_bundle
+from dab_guard.config import Settings, load_settings
+from dab_guard.engine import Result, validate
+from tests.conftest import CORPUS, FIXTURES, ROOT
+from tests.expectations import all_fixtures
+
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="forking is used on Linux only")
+
+
+def _targets(bundle: Path) -> int:
+    try:
+        return len(load_bundle(bundle, None).target_names())
+    except Exception:  # a fixture of unreadable input: not a multi-target bundle
+        return 0
+
+
+_CANDIDATES = all_fixtures(FIXTURES) + (sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else [])
+MULTI_TARGET = [p for p in _CANDIDATES if _targets(p) > 1]
+
+
+def _run(bundle: Path, jobs: int, fixes: bool) -> Result:
+    settings = load_settings(bundle)
+    settings.jobs = jobs
+    return validate(bundle, settings=settings, fixes=fixes)
+
+
+def _fixes(result: Result) -> list[tuple[Any, ...]]:
+    return [(f.finding, f.target, f.fix) for f in result.fixes]
+
+
+def test_there_are_multi_target_bundles_to_compare() -> None:
+    assert len(MULTI_TARGET) >= 10
+
+
+@pytest.mark.parametrize("bundle", MULTI_TARGET, ids=[f"{p.parent.name}/{p.name}" for p in MULTI_TARGET])
+def test_forked_and_single_process_runs_agree(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    single = _run(bundle, 1, fixes=True)
+    monkeypatch.setattr(parallel.os, "fork", counted_fork)
+    forked = _run(bundle, 2, fixes=True)
+    assert forks, "the second target was not checked in a forked process"
+    assert forked.findings == single.findings
+    assert [f.targets for f in forked.findings] == [f.targets for f in single.findings]
+    assert _fixes(forked) == _fixes(single)
+
+
+def _pid_of(item: int) -> tuple[int, int]:
+    return item * item, os.getpid()
+
+
+def test_map_forked_keeps_the_order_and_uses_other_processes() -> None:
+    found = parallel.map_forked(_pid_of, list(range(7)), 3)
+    assert [square for square, _ in found] == [i * i for i in range(7)]
+    pids = {pid for _, pid in found}
+    assert os.getpid() in pids and len(pids) == 3
+
+
+def test_one_worker_does_not_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.os, "fork", lambda: pytest.fail("forked"))
+    assert parallel.map_forked(_pid_of, [1, 2, 3], 1) == [(1, os.getpid()), (4, os.getpid()), (9, os.getpid())]
+
+
+def test_a_share_that_fails_in_a_worker_is_redone_here() -> None:
+    parent = os.getpid()
+
+    def fails_elsewhere(item: int) -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("only in the worker")
+        return item + 1
+
+    assert parallel.map_forked(fails_elsewhere, [1, 2, 3, 4], 2) == [2, 3, 4, 5]
+
+
+def test_a_result_that_cannot_be_pickled_is_computed_here() -> None:
+    found = parallel.map_forked(lambda item: (lambda: item), [1, 2, 3], 2)  # a lambda cannot be pickled
+    assert [f() for f in found] == [1, 2, 3]
+
+
+def test_an_error_surfaces_as_in_a_single_process() -> None:
+    def boom(item: int) -> int:
+        if item == 3:
+            raise ValueError("item 3")
+        return item
+
+    with pytest.raises(ValueError, match="item 3"):
+        parallel.map_forked(boom, [1, 2, 3, 4], 2)
+
+
+def test_no_worker_is_left_behind(tmp_path: Path) -> None:
+    parallel.map_forked(_pid_of, list(range(4)), 2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process remains, finished or not
+
+
+def test_settings_default_to_one_process() -> None:
+    assert Settings().jobs == 1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "dab_guard.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_output_is_the_same_with_and_without_workers() -> None:
+    example = ROOT / "examples" / "broken-bundle"
+    one = _cli("validate", "--jobs", "1", "--format", "json", str(example))
+    auto = _cli("validate", "--format", "json", str(example))
+    assert one.returncode == auto.returncode == 1
+    assert one.stdout == auto.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_cli_refuses_a_bad_number_of_jobs(value: str) -> None:
+    done = _cli("validate", "--jobs", value, str(ROOT / "examples" / "broken-bundle"))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "--jobs" in done.stderr and "1 or more" in done.stderr
