@@ -9,13 +9,29 @@ from typing import Any, TypeVar
 _T = TypeVar("_T")
 
 _PER_OBJECT: dict[tuple[int, str], Any] = {}
+_SLOT = "_dab_guard_cache"
 
 
 def per_object(owner: object, kind: str, build: Callable[[], _T]) -> _T:
-    """A value computed once per ``owner`` (a Bundle or a Target), dropped when the owner is.
+    """A value computed once per ``owner`` (a Bundle, a Target, a task's program), dropped when the owner is.
 
-    Keyed by identity: bundles and targets are mutable dataclasses (not hashable), and each run loads its own.
+    Kept in the owner's own ``__dict__`` when it has one: no bookkeeping per value, which matters when there is one
+    value per task. Objects with ``__slots__`` fall back to a table keyed by identity (bundles and targets are
+    mutable dataclasses, not hashable), cleaned up when the owner goes.
     """
+    values: dict[str, Any] | None
+    try:
+        values = vars(owner).get(_SLOT)
+        if values is None:
+            values = vars(owner)[_SLOT] = {}
+    except TypeError:  # no __dict__
+        values = None
+    if values is not None:
+        try:
+            return values[kind]  # type: ignore[no-any-return]
+        except KeyError:
+            value = values[kind] = build()
+            return value
     key = (id(owner), kind)
     try:
         return _PER_OBJECT[key]  # type: ignore[no-any-return]

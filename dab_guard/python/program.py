@@ -266,7 +266,23 @@ def _search_dirs(entry: EntryPoint, runs: list[PythonSource], prefixes: list[str
     return dirs
 
 
+# What a program is made of, apart from the task that runs it: the same for every task that runs that file.
+_Parts = tuple[list[PythonSource], list[PythonSource], list[CodeModel], list[str]]
+
+
 def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram | None:
+    # Many tasks run one script (five tasks of a job, the same job in every target); its imports are followed once
+    # for each place the bundle's files are deployed to.
+    prefixes = workspace_file_prefixes(target)
+    built: dict[tuple[str, bool, tuple[str, ...]], _Parts | None] = per_object(cache, "programs", dict)
+    key = (entry.rel, entry.notebook, tuple(prefixes))
+    if key not in built:
+        built[key] = _parts(entry, cache, prefixes)
+    parts = built[key]
+    return TaskProgram(entry, *parts) if parts is not None else None
+
+
+def _parts(entry: EntryPoint, cache: SourceCache, prefixes: list[str]) -> _Parts | None:
     source = cache.source(entry.rel)
     if source is None:
         return None
@@ -283,7 +299,6 @@ def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram
                 included = cache.source(rel)
                 if included is not None:
                     runs.append(included)
-    prefixes = workspace_file_prefixes(target)
     search = _search_dirs(entry, runs, prefixes)
     written_files = _written_files(entry, runs)
     modules = _closure(cache, runs, search, set(), written_files)
@@ -303,7 +318,7 @@ def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram
             if model_source is not None:
                 model.files = [model_source, *_closure(cache, [model_source], [_folder(rel or ""), ""], known, written_files)]
             code_models.append(model)
-    return TaskProgram(entry, runs, modules, code_models, search)
+    return runs, modules, code_models, search
 
 
 def max_file_bytes(settings: Settings | None) -> int | None:
