@@ -15,17 +15,16 @@ _SLOT = "_dab_guard_cache"
 def per_object(owner: object, kind: str, build: Callable[[], _T]) -> _T:
     """A value computed once per ``owner`` (a Bundle, a Target, a task's program), dropped when the owner is.
 
-    Kept in the owner's own ``__dict__`` when it has one: no bookkeeping per value, which matters when there is one
-    value per task. Objects with ``__slots__`` fall back to a table keyed by identity (bundles and targets are
-    mutable dataclasses, not hashable), cleaned up when the owner goes.
+    Kept on the owner itself when it can hold them (its ``__dict__``, or a ``_dab_guard_cache`` field): no
+    bookkeeping per value, which matters when there is one value per task. Other objects fall back to a table keyed
+    by identity (bundles and targets are mutable dataclasses, not hashable), cleaned up when the owner goes.
     """
-    values: dict[str, Any] | None
-    try:
-        values = vars(owner).get(_SLOT)
-        if values is None:
-            values = vars(owner)[_SLOT] = {}
-    except TypeError:  # no __dict__
-        values = None
+    values: dict[str, Any] | None = getattr(owner, _SLOT, None)  # a field of its own (classes with __slots__)
+    if values is None:
+        try:
+            values = vars(owner).setdefault(_SLOT, {})
+        except TypeError:  # no __dict__
+            values = None
     if values is not None:
         try:
             return values[kind]  # type: ignore[no-any-return]

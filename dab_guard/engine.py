@@ -18,7 +18,7 @@ from dab_guard.bundle.resolved import STDIN_NAME, read_resolved, resolved_target
 from dab_guard.bundle.yamlread import Limits, Problem
 from dab_guard.config import Settings
 from dab_guard.finding import Finding, Fix, Loc, Report, Severity, format_path
-from dab_guard.parallel import available_cores, map_forked
+from dab_guard.parallel import auto_workers, map_forked
 from dab_guard.rules.base import Rule
 from dab_guard.rules.registry import ALL_RULES
 from dab_guard.secrets import Masker
@@ -247,7 +247,7 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
         return [(index, report) for index, rule in enumerate(rules) for report in rule.check(target)]
 
     # Workspace checks hold network clients, which a forked process must not share: online runs stay in one process.
-    workers = 1 if extra_rules or settings.online is not None else settings.jobs or available_cores()
+    workers = 1 if extra_rules or settings.online is not None else settings.jobs or auto_workers()
     for target, reports in zip(checked, map_forked(reports_of, checked, workers), strict=True):
         name = target.name
         resolved[name] = target

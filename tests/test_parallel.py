@@ -135,3 +135,20 @@ def test_cli_refuses_a_bad_number_of_jobs(value: str) -> None:
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--jobs" in done.stderr and "1 or more" in done.stderr
+
+
+def test_auto_workers_use_the_cores_for_a_small_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
+    monkeypatch.setattr(parallel, "resident_bytes", lambda: 100 * 1024 * 1024)
+    assert parallel.auto_workers() == 4
+
+
+def test_auto_workers_stay_alone_when_the_process_is_big(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
+    monkeypatch.setattr(parallel, "resident_bytes", lambda: parallel.AUTO_MEMORY_LIMIT + 1)
+    assert parallel.auto_workers() == 1
+
+
+def test_resident_bytes_reads_this_process() -> None:
+    resident = parallel.resident_bytes()
+    assert resident is not None and 10 * 1024 * 1024 < resident < 64 * 1024 * 1024 * 1024

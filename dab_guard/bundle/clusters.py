@@ -35,7 +35,7 @@ class ClusterKind(enum.Enum):
     PIPELINE = "pipeline cluster"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskRef:
     """A job task (or the task inside a ``for_each_task``) and its bundle path."""
 
@@ -49,7 +49,7 @@ class TaskRef:
         return key if isinstance(key, str) else f"#{self.path[-1]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterSpec:
     """One cluster specification of a target."""
 

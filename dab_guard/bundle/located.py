@@ -6,54 +6,201 @@ in slots and survive merging and variable substitution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dab_guard.finding import Loc, PathParts
+
+# Positions are packed into integers: a big bundle has hundreds of thousands of them, and a Loc tuple per key and per
+# value cost more memory than the values themselves. One integer per mapping entry holds the key's and the value's
+# position; each position is a file number (from the table below), a line and a column.
+_FILES: list[str] = []
+_FILE_IDS: dict[str, int] = {}
+_COL_BITS = 24
+_LINE_BITS = 32
+_LOC_BITS = 80  # file number (24 bits) + line + column
+_COL_MASK = (1 << _COL_BITS) - 1
+_LINE_MASK = (1 << _LINE_BITS) - 1
+_LOC_MASK = (1 << _LOC_BITS) - 1
+_FILE_LIMIT = 1 << (_LOC_BITS - _LINE_BITS - _COL_BITS)
+_NONE = 0  # no position (line 0 never occurs)
+
+
+def file_id(file: str) -> int:
+    """The number of a file name in the position table (stable for the life of the process)."""
+    found = _FILE_IDS.get(file)
+    if found is None:
+        found = _FILE_IDS[file] = len(_FILES)
+        _FILES.append(file)
+    return found
+
+
+def pack(file: int, line: int, col: int) -> int | None:
+    """A position as one integer, or None when it does not fit (a line or column beyond what a file can hold)."""
+    if 0 < line <= _LINE_MASK and 0 <= col <= _COL_MASK and file < _FILE_LIMIT:
+        return (file << (_LINE_BITS + _COL_BITS)) | (line << _COL_BITS) | col
+    return None
+
+
+def _pack_loc(loc: Loc | None) -> int | None:
+    if loc is None:
+        return _NONE
+    return pack(file_id(loc.file), loc.line, loc.col)
+
+
+def _unpack(code: int) -> Loc | None:
+    if not code:
+        return None
+    return Loc(_FILES[code >> (_LINE_BITS + _COL_BITS)], (code >> _COL_BITS) & _LINE_MASK, code & _COL_MASK)
+
+
+# A mapping entry's positions: both packed into one integer, or a pair of Locs when one does not pack.
+_Pos = int | tuple[Loc | None, Loc | None]
+
+
+def _pack_pair(key_loc: Loc | None, val_loc: Loc | None) -> _Pos:
+    key_code = _pack_loc(key_loc)
+    val_code = _pack_loc(val_loc)
+    if key_code is None or val_code is None:
+        return (key_loc, val_loc)
+    return (key_code << _LOC_BITS) | val_code
+
+
+def _key_loc(pos: _Pos | None) -> Loc | None:
+    if pos is None:
+        return None
+    if isinstance(pos, int):
+        return _unpack(pos >> _LOC_BITS)
+    return pos[0]
+
+
+def _val_loc(pos: _Pos | None) -> Loc | None:
+    if pos is None:
+        return None
+    if isinstance(pos, int):
+        return _unpack(pos & _LOC_MASK)
+    return pos[1]
+
+
+class _Locs:
+    """A read view of one side (keys or values) of a YMap's positions, shaped like the dict it replaces."""
+
+    __slots__ = ("_pos", "_side")
+
+    def __init__(self, pos: dict[str, _Pos], side: Callable[[_Pos | None], Loc | None]) -> None:
+        self._pos = pos
+        self._side = side
+
+    def get(self, key: str, default: Loc | None = None) -> Loc | None:
+        found = self._side(self._pos.get(key))
+        return default if found is None else found
+
+    def __getitem__(self, key: str) -> Loc:
+        found = self._side(self._pos.get(key))
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._side(self._pos.get(key)) is not None
 
 
 class YMap(dict[str, Any]):
     """A mapping with the position of each key and each value."""
 
-    __slots__ = ("key_locs", "notes", "val_locs")
+    __slots__ = ("_pos", "notes")
 
     def __init__(self) -> None:
         super().__init__()
-        self.key_locs: dict[str, Loc] = {}
-        self.val_locs: dict[str, Loc] = {}
+        self._pos: dict[str, _Pos] = {}
         self.notes: dict[str, str] | None = None  # why a value is what it is (e.g. "from ${var.x}")
+
+    @property
+    def key_locs(self) -> _Locs:
+        return _Locs(self._pos, _key_loc)
+
+    @property
+    def val_locs(self) -> _Locs:
+        return _Locs(self._pos, _val_loc)
+
+    def key_loc(self, key: str) -> Loc | None:
+        return _key_loc(self._pos.get(key))
+
+    def val_loc(self, key: str) -> Loc | None:
+        return _val_loc(self._pos.get(key))
 
     def put(self, key: str, value: Any, key_loc: Loc | None, val_loc: Loc | None, note: str | None = None) -> None:
         self[key] = value
-        if key_loc is not None:
-            self.key_locs[key] = key_loc
-        if val_loc is not None:
-            self.val_locs[key] = val_loc
+        if key_loc is not None or val_loc is not None:
+            self._pos[key] = _pack_pair(key_loc, val_loc)
         if note is not None:
             if self.notes is None:
                 self.notes = {}
             self.notes[key] = note
 
+    def put_packed(self, key: str, value: Any, key_code: int, val_code: int) -> None:
+        """``put`` with positions already packed (the reader's fast path)."""
+        self[key] = value
+        self._pos[key] = (key_code << _LOC_BITS) | val_code
+
+    def forget(self, key: str) -> None:
+        """Drop ``key`` with its positions and note."""
+        self.pop(key, None)
+        self._pos.pop(key, None)
+        if self.notes:
+            self.notes.pop(key, None)
+
     def note(self, key: str) -> str | None:
         return self.notes.get(key) if self.notes else None
+
+
+class _ItemLocs:
+    """A read view of a YSeq's item positions, shaped like the list it replaces."""
+
+    __slots__ = ("_codes",)
+
+    def __init__(self, codes: list[int | Loc | None]) -> None:
+        self._codes = codes
+
+    def __getitem__(self, index: int) -> Loc | None:
+        code = self._codes[index]
+        return _unpack(code) if isinstance(code, int) else code
+
+    def __len__(self) -> int:
+        return len(self._codes)
 
 
 class YSeq(list[Any]):
     """A sequence with the position of each item."""
 
-    __slots__ = ("item_locs", "notes")
+    __slots__ = ("_codes", "notes")
 
     def __init__(self) -> None:
         super().__init__()
-        self.item_locs: list[Loc | None] = []
+        self._codes: list[int | Loc | None] = []
         self.notes: dict[int, str] | None = None
+
+    @property
+    def item_locs(self) -> _ItemLocs:
+        return _ItemLocs(self._codes)
+
+    def item_loc(self, index: int) -> Loc | None:
+        code = self._codes[index]
+        return _unpack(code) if isinstance(code, int) else code
 
     def add(self, value: Any, loc: Loc | None, note: str | None = None) -> None:
         self.append(value)
-        self.item_locs.append(loc)
+        code = _pack_loc(loc)
+        self._codes.append(code if code is not None else loc)
         if note is not None:
             if self.notes is None:
                 self.notes = {}
             self.notes[len(self) - 1] = note
+
+    def add_packed(self, value: Any, code: int) -> None:
+        """``add`` with the position already packed (the reader's fast path)."""
+        self.append(value)
+        self._codes.append(code)
 
     def note(self, index: int) -> str | None:
         return self.notes.get(index) if self.notes else None
@@ -61,13 +208,15 @@ class YSeq(list[Any]):
 
 def copy_entry(dst: YMap, src: YMap, key: str, value: Any = None, use_value: bool = False) -> None:
     """Copy ``src[key]`` (or ``value``) into ``dst`` with the key's and value's positions."""
-    dst.put(
-        key,
-        value if use_value else src[key],
-        src.key_locs.get(key),
-        src.val_locs.get(key),
-        src.note(key),
-    )
+    dst[key] = value if use_value else src[key]
+    pos = src._pos.get(key)
+    if pos is not None:
+        dst._pos[key] = pos
+    note = src.note(key)
+    if note is not None:
+        if dst.notes is None:
+            dst.notes = {}
+        dst.notes[key] = note
 
 
 def locate(root: Any, parts: PathParts, on_key: bool = False) -> tuple[Loc | None, str | None]:
@@ -82,17 +231,17 @@ def locate(root: Any, parts: PathParts, on_key: bool = False) -> tuple[Loc | Non
     last = len(parts) - 1
     for i, part in enumerate(parts):
         if isinstance(node, YMap) and isinstance(part, str) and part in node:
-            key_loc = node.key_locs.get(part)
-            val_loc = node.val_locs.get(part)
+            pos = node._pos.get(part)
             note = node.note(part) or note
             child = node[part]
-            if i == last and not on_key and not isinstance(child, (YMap, YSeq)):
-                best = val_loc or key_loc or best
-            else:
-                best = key_loc or val_loc or best
+            if pos is not None:
+                if i == last and not on_key and not isinstance(child, (YMap, YSeq)):
+                    best = _val_loc(pos) or _key_loc(pos) or best
+                else:
+                    best = _key_loc(pos) or _val_loc(pos) or best
             node = child
         elif isinstance(node, YSeq) and isinstance(part, int) and 0 <= part < len(node):
-            best = node.item_locs[part] or best
+            best = node.item_loc(part) or best
             note = node.note(part) or note
             node = node[part]
         else:

@@ -197,9 +197,7 @@ def _drop(node: Any, pattern: tuple[str, ...]) -> None:
         if rest:
             _drop(node[key], rest)
         else:
-            del node[key]
-            node.key_locs.pop(key, None)
-            node.val_locs.pop(key, None)
+            node.forget(key)
 
 
 def resolved_target(config: YMap, source: str, bundle: Bundle, local: Target | None) -> ResolvedTarget:

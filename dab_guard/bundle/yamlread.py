@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.located import YMap, YSeq, file_id, pack
 from dab_guard.finding import Loc, Severity
 
 _DEFAULT_SCALAR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
@@ -157,6 +158,9 @@ class YamlDocument:
     anchor_keys: frozenset[str] = frozenset()  # top-level keys whose value carries a YAML anchor
 
 
+_INTERNED_LENGTH = 120
+
+
 class _Converter:
     def __init__(self, file: str, text: str, limits: Limits) -> None:
         self.file = file
@@ -164,10 +168,16 @@ class _Converter:
         self.limits = limits
         self.problems: list[Problem] = []
         self.count = 0
+        self.file_id = file_id(file)
 
     def loc(self, node: Node) -> Loc:
         mark = node.start_mark
         return Loc(self.file, mark.line + 1, mark.column + 1)
+
+    def code(self, node: Node) -> int | None:
+        """The node's position packed (see dab_guard.bundle.located), or None when it does not fit."""
+        mark = node.start_mark
+        return pack(self.file_id, mark.line + 1, mark.column + 1)
 
     def convert(self, node: Node, depth: int) -> Any:
         self.count += 1
@@ -185,7 +195,11 @@ class _Converter:
             seq = YSeq()
             self.check_tag(node, "seq")
             for item in node.value:
-                seq.add(self.convert(item, depth + 1), self.loc(item))
+                code = self.code(item)
+                if code is None:
+                    seq.add(self.convert(item, depth + 1), self.loc(item))
+                else:
+                    seq.add_packed(self.convert(item, depth + 1), code)
             return seq
         raise _LimitHit(f"unsupported YAML node {type(node).__name__}", node)  # pragma: no cover
 
@@ -198,6 +212,8 @@ class _Converter:
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
         text = node.value
+        if len(text) <= _INTERNED_LENGTH:
+            text = sys.intern(text)  # the same values recur in every job of a big bundle: keep one copy of each
         if tag == _STR:
             # A plain scalar has no style: None from PyYAML's parser, "" from libyaml's.
             return resolve_plain(text) if not node.style else text
@@ -244,13 +260,19 @@ class _Converter:
                     )
                 )
                 del result[key]
-            result.put(key, self.convert(value_node, depth + 1), self.loc(key_node), self.loc(value_node))
+            key_code, val_code = self.code(key_node), self.code(value_node)
+            if key_code is None or val_code is None:
+                result.put(key, self.convert(value_node, depth + 1), self.loc(key_node), self.loc(value_node))
+            else:
+                result.put_packed(key, self.convert(value_node, depth + 1), key_code, val_code)
         if merged:
             result = self.apply_merge(result, merged)
         return result
 
     def key(self, node: Node) -> str | None:
         if isinstance(node, ScalarNode):
+            if isinstance(node.value, str) and len(node.value) <= _INTERNED_LENGTH:
+                node.value = sys.intern(node.value)
             if node.tag not in _KNOWN_TAGS:
                 self.check_tag(node, "key")
                 return str(node.value)

@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from dab_guard.bundle.clusters import ClusterKind, ClusterSpec, TaskRef, iter_clusters, iter_job_tasks
 from dab_guard.bundle.libraries import PipPackage, task_pip_packages
@@ -64,7 +65,7 @@ def _folder(rel: str) -> str:
 # --- the program of a task ---------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class CodeModel:
     """A code model a ``log_model`` call names, and the bundle file it was followed to (when it could be)."""
 
@@ -74,7 +75,7 @@ class CodeModel:
     files: list[PythonSource] = field(default_factory=list)  # the model file, then the bundle modules it imports
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskProgram:
     entry: EntryPoint
     runs: list[PythonSource]  # the entry point, then the notebooks it %runs (one namespace, one process)
@@ -82,6 +83,7 @@ class TaskProgram:
     code_models: list[CodeModel]
     search: list[str] = field(default_factory=list)  # bundle folders ``import`` searches (relative to the root)
     _sources: list[PythonSource] | None = field(default=None, repr=False, compare=False)
+    _dab_guard_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see per_object
 
     @property
     def ref(self) -> TaskRef:
@@ -394,7 +396,7 @@ def task_runtime(target: Target, ref: TaskRef) -> RuntimeKey | None:
     return found[1] if found is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Installed:
     """A package the task installs, and where that is written."""
 

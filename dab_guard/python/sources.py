@@ -605,7 +605,7 @@ def cache_for(bundle: Bundle, max_bytes: int | None = None) -> SourceCache:
 # --- entry points ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryPoint:
     """The file a task runs: a ``spark_python_task`` script or a ``notebook_task`` notebook."""
 
