@@ -138,6 +138,17 @@ class YMap(dict[str, Any]):
                 self.notes = {}
             self.notes[key] = note
 
+    def put_at(self, key: str, value: Any, source: YMap, note: str | None = None) -> None:
+        """``put`` at the positions ``key`` has in ``source`` (copied as they are stored, without unpacking)."""
+        self[key] = value
+        pos = source._pos.get(key)
+        if pos is not None:
+            self._pos[key] = pos
+        if note is not None:
+            if self.notes is None:
+                self.notes = {}
+            self.notes[key] = note
+
     def put_packed(self, key: str, value: Any, key_code: int, val_code: int) -> None:
         """``put`` with positions already packed (the reader's fast path)."""
         self[key] = value
@@ -197,6 +208,15 @@ class YSeq(list[Any]):
                 self.notes = {}
             self.notes[len(self) - 1] = note
 
+    def add_at(self, value: Any, source: YSeq, index: int, note: str | None = None) -> None:
+        """``add`` at the position of ``source``'s item ``index`` (copied as it is stored, without unpacking)."""
+        self.append(value)
+        self._codes.append(source._codes[index])
+        if note is not None:
+            if self.notes is None:
+                self.notes = {}
+            self.notes[len(self) - 1] = note
+
     def add_packed(self, value: Any, code: int) -> None:
         """``add`` with the position already packed (the reader's fast path)."""
         self.append(value)
@@ -225,24 +245,45 @@ def locate(root: Any, parts: PathParts, on_key: bool = False) -> tuple[Loc | Non
     A path that leaves the tree (a missing key) is located at the deepest key that exists, so that a finding such as
     "this cluster has no data_security_mode" points at the cluster.
     """
+    best, note = _locate(root, parts, on_key)
+    return (_unpack(best) if isinstance(best, int) else best), note
+
+
+def file_at(root: Any, parts: PathParts) -> str | None:
+    """The file :func:`locate` would give for ``parts`` (without building the position)."""
+    best, _ = _locate(root, parts, False)
+    if isinstance(best, int):
+        return _FILES[best >> (_LINE_BITS + _COL_BITS)] if best else None
+    return best.file if best is not None else None
+
+
+def _locate(root: Any, parts: PathParts, on_key: bool) -> tuple[int | Loc | None, str | None]:
+    # Positions stay packed on the way down; only the one returned is unpacked.
     node = root
-    best: Loc | None = None
+    best: int | Loc | None = None
     note: str | None = None
     last = len(parts) - 1
     for i, part in enumerate(parts):
         if isinstance(node, YMap) and isinstance(part, str) and part in node:
             pos = node._pos.get(part)
-            note = node.note(part) or note
+            if node.notes:
+                note = node.notes.get(part) or note
             child = node[part]
             if pos is not None:
-                if i == last and not on_key and not isinstance(child, (YMap, YSeq)):
-                    best = _val_loc(pos) or _key_loc(pos) or best
+                if isinstance(pos, int):
+                    key_side: int | Loc | None = pos >> _LOC_BITS
+                    val_side: int | Loc | None = pos & _LOC_MASK
                 else:
-                    best = _key_loc(pos) or _val_loc(pos) or best
+                    key_side, val_side = pos
+                if i == last and not on_key and not isinstance(child, (YMap, YSeq)):
+                    best = val_side or key_side or best
+                else:
+                    best = key_side or val_side or best
             node = child
         elif isinstance(node, YSeq) and isinstance(part, int) and 0 <= part < len(node):
-            best = node.item_loc(part) or best
-            note = node.note(part) or note
+            best = node._codes[part] or best
+            if node.notes:
+                note = node.notes.get(part) or note
             node = node[part]
         else:
             break

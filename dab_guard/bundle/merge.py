@@ -26,9 +26,9 @@ def merge(base: Any, override: Any) -> Any:
                 continue
             if key in base and isinstance(base[key], YMap) and isinstance(value, YMap):
                 # A merged map keeps the position where it was first written; its new keys keep theirs.
-                result.put(key, merge(base[key], value), base.key_locs.get(key), base.val_locs.get(key))
+                result.put_at(key, merge(base[key], value), base)
             elif key in base and isinstance(base[key], YSeq) and isinstance(value, YSeq):
-                result.put(key, merge(base[key], value), base.key_locs.get(key), base.val_locs.get(key))
+                result.put_at(key, merge(base[key], value), base)
             else:
                 copy_entry(result, override, key)
         return result
@@ -36,7 +36,7 @@ def merge(base: Any, override: Any) -> Any:
         seq = YSeq()
         for source in (base, override):
             for i, item in enumerate(source):
-                seq.add(item, source.item_locs[i], source.note(i))
+                seq.add_at(item, source, i, source.note(i))
         return seq
     return override
 
@@ -54,7 +54,7 @@ def merge_into(base: YMap, override: YMap) -> None:
             merge_into(current, value)
         elif isinstance(current, YSeq) and isinstance(value, YSeq):
             for i, item in enumerate(value):
-                current.add(item, value.item_locs[i], value.note(i))
+                current.add_at(item, value, i, value.note(i))
         else:
             copy_entry(base, override, key)
 
@@ -68,7 +68,7 @@ def merge_by_key(items: YSeq, key_of: Callable[[Any], str | None]) -> YSeq:
         if key is None or key not in index_of:
             if key is not None:
                 index_of[key] = len(result)
-            result.add(item, items.item_locs[i], items.note(i))
+            result.add_at(item, items, i, items.note(i))
             continue
         at = index_of[key]
         result[at] = merge(result[at], item)

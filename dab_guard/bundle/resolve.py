@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dab_guard.bundle.loader import Bundle
-from dab_guard.bundle.located import YMap, YSeq, copy_entry, locate
+from dab_guard.bundle.located import YMap, YSeq, copy_entry, file_at, locate
 from dab_guard.bundle.merge import merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
 from dab_guard.finding import Loc, PathParts
@@ -82,8 +82,8 @@ class Target:
             return None
         if "://" in value or value.startswith("/"):
             return None
-        loc, _ = self.locate(parts)
-        return _joined(posixpath.dirname(loc.file) if loc else "", value)
+        file = file_at(self.config, parts)
+        return _joined(posixpath.dirname(file) if file else "", value)
 
 
 @lru_cache(maxsize=8192)
@@ -111,7 +111,7 @@ def apply_target(bundle: Bundle, name: str) -> YMap:
         for key in _MERGED_SECTIONS:
             if key in target and target[key] is not None:
                 if key in base:
-                    base.put(key, merge(base[key], target[key]), base.key_locs.get(key), base.val_locs.get(key))
+                    base.put_at(key, merge(base[key], target[key]), base)
                 else:
                     copy_entry(base, target, key)
         for key in _REPLACED_SECTIONS:
@@ -127,7 +127,7 @@ def apply_target(bundle: Bundle, name: str) -> YMap:
                 copy_entry(extras, target, key)
         if extras:
             bundle_section = base.get("bundle") if isinstance(base.get("bundle"), YMap) else YMap()
-            base.put("bundle", merge(bundle_section, extras), base.key_locs.get("bundle"), base.val_locs.get("bundle"))
+            base.put_at("bundle", merge(bundle_section, extras), base)
     return merge_named_lists(base)
 
 
@@ -346,7 +346,7 @@ class _Resolver:
             if isinstance(item, str):
                 if "${" not in item:
                     continue
-                loc = value.val_locs.get(key) or value.key_locs.get(key)
+                loc = value.val_loc(key) or value.key_loc(key)
                 new, note = self._substitute_string(item, loc or Loc("", 1, 1))
             elif isinstance(item, (YMap, YSeq)):
                 new, note = self._substitute_map(item) if isinstance(item, YMap) else self._substitute_seq(item), None
@@ -364,7 +364,7 @@ class _Resolver:
         for key in value:
             if key in changed:
                 new, note = changed[key]
-                result.put(key, new, value.key_locs.get(key), value.val_locs.get(key), note or value.note(key))
+                result.put_at(key, new, value, note or value.note(key))
             else:
                 copy_entry(result, value, key)
         return result
@@ -375,7 +375,7 @@ class _Resolver:
             if isinstance(item, str):
                 if "${" not in item:
                     continue
-                new, note = self._substitute_string(item, value.item_locs[i] or Loc("", 1, 1))
+                new, note = self._substitute_string(item, value.item_loc(i) or Loc("", 1, 1))
             elif isinstance(item, YMap):
                 new, note = self._substitute_map(item), None
             elif isinstance(item, YSeq):
@@ -392,9 +392,9 @@ class _Resolver:
         for i, item in enumerate(value):
             if i in changed:
                 new, note = changed[i]
-                result.add(new, value.item_locs[i], note or value.note(i))
+                result.add_at(new, value, i, note or value.note(i))
             else:
-                result.add(item, value.item_locs[i], value.note(i))
+                result.add_at(item, value, i, value.note(i))
         return result
 
     def _substitute_string(self, text: str, loc: Loc) -> tuple[Any, str | None]:
@@ -526,7 +526,7 @@ def _apply_cluster_override(config: YMap) -> YMap:
                         copy_entry(new_task, task, key)
                 new_task.put("existing_cluster_id", cluster_id, loc, loc, "from the target's cluster_id")
                 task = new_task
-            new_tasks.add(task, tasks.item_locs[i], tasks.note(i))
+            new_tasks.add_at(task, tasks, i, tasks.note(i))
         new_job = YMap()
         for key in job:
             copy_entry(new_job, job, key, new_tasks if key == "tasks" else None, use_value=key == "tasks")
