@@ -93,32 +93,28 @@ def _tree_memory(pid: int) -> float:
     return total / 1024
 
 
-def timed(cmd: list[str], runs: int, cwd: Path | None = None) -> tuple[float, float]:
-    """Median wall time and peak memory (MB) of ``runs`` fresh runs of ``cmd``.
+def timed(cmd: list[str], runs: int, cwd: Path | None = None, memory: bool = False) -> tuple[float, float]:
+    """Median wall time of ``runs`` fresh runs of ``cmd``, and its peak memory (MB).
 
-    The memory is the largest of: the peak RSS of the process (from the kernel) and the sum of the PSS of the
-    process and its workers, sampled every 5 ms (a forked worker's own pages count; pages shared with the parent
-    count once).
+    The timed runs are not disturbed: the peak is the process's own peak RSS (from the kernel) over those runs.
+    With ``memory``, one more run is sampled every 10 ms for the sum of the PSS of the process and its workers (a
+    forked worker's own pages count, pages it shares with the parent count once), and the larger figure is given.
     """
     times: list[float] = []
     peak = 0.0
     subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)  # warm caches
-    sampling = Path("/proc/self/smaps_rollup").exists()
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-        if sampling:
-            while True:
-                done, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if done:
-                    break
-                peak = max(peak, _tree_memory(proc.pid))
-                time.sleep(0.005)
-        else:
-            _, status, usage = os.wait4(proc.pid, 0)
+        _, status, usage = os.wait4(proc.pid, 0)
         times.append(time.perf_counter() - start)
         peak = max(peak, usage.ru_maxrss / 1024)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    if memory and Path("/proc/self/smaps_rollup").exists():
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+        while not os.wait4(proc.pid, os.WNOHANG)[0]:
+            peak = max(peak, _tree_memory(proc.pid))
+            time.sleep(0.01)
     return statistics.median(times), peak
 
 
@@ -147,7 +143,7 @@ def main() -> None:
         small = work / "small"
         generate(small, jobs=3, clusters=1, tasks=3, targets=2)
         t_import, _ = timed([PY, "-c", "import yaml"], args.runs)
-        t_small, m_small = timed([dab_guard, "validate", str(small)], args.runs)
+        t_small, m_small = timed([dab_guard, "validate", str(small)], args.runs, memory=True)
         print(row("python -c 'import yaml'", t_import))
         print(row("dab-guard validate, small bundle (3 jobs)", t_small, m_small))
 
@@ -157,8 +153,8 @@ def main() -> None:
         t_compose, _ = timed([PY, "-c", FLOOR_COMPOSE, str(big)], args.runs)
         t_paused, _ = timed([PY, "-c", FLOOR_COMPOSE_PAUSED, str(big)], args.runs)
         t_dropped, _ = timed([PY, "-c", FLOOR_COMPOSE_DROPPED, str(big)], args.runs)
-        t_dg, m_dg = timed([dab_guard, "validate", str(big)], args.runs)
-        t_dg1, m_dg1 = timed([dab_guard, "validate", "-j", "1", str(big)], args.runs)
+        t_dg, m_dg = timed([dab_guard, "validate", str(big)], args.runs, memory=True)
+        t_dg1, m_dg1 = timed([dab_guard, "validate", "-j", "1", str(big)], args.runs, memory=True)
         print(row(f"CSafeLoader load, no positions ({args.jobs} jobs)", t_load))
         print(row(f"CSafeLoader compose, graphs kept (the issue's floor, {args.jobs} jobs)", t_compose))
         print(row("  ... graphs kept, collector paused", t_paused))
@@ -192,7 +188,7 @@ def main() -> None:
         if args.big:
             huge = work / "huge"
             generate(huge, jobs=args.big, bad=0.1)
-            t_big, m_big = timed([dab_guard, "validate", str(huge)], max(1, args.runs // 2))
+            t_big, m_big = timed([dab_guard, "validate", str(huge)], max(1, args.runs // 2), memory=True)
             print(row(f"dab-guard validate ({args.big} jobs)", t_big, m_big))
 
         sdk_imported = subprocess.run([PY, "-c", OFFLINE_IMPORTS, str(small)], capture_output=True, text=True).stdout.strip()

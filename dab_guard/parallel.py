@@ -31,8 +31,9 @@ def available_cores() -> int:
 
 # A worker soon holds its own copy of most of the loaded bundle (reading an object writes its reference count, which
 # copies its page), so workers roughly double the memory of a run. They are worth it for the bundles most runs check;
-# a process already this large (about 2,000 jobs) stays alone unless --jobs asks for more.
-AUTO_MEMORY_LIMIT = 256 * 1024 * 1024
+# a process that is already this large once the bundle is loaded (about 2,500 jobs, which end near 350 MB with a
+# worker) stays alone unless --jobs asks for more.
+AUTO_MEMORY_LIMIT = 128 * 1024 * 1024
 
 
 def auto_workers() -> int:
@@ -70,16 +71,27 @@ def map_forked(work: Callable[[_T], _R], items: Sequence[_T], workers: int) -> l
     shares = [list(range(start, len(items), workers)) for start in range(workers)]
     children: list[tuple[int, int, list[int]]] = []  # pid, read end of its pipe, its share
     results: dict[int, _R] = {}
+    mine = list(shares[0])
     try:
         for share in shares[1:]:
-            read_end, write_end = os.pipe()
-            pid = os.fork()
+            try:
+                read_end, write_end = os.pipe()
+            except OSError:  # out of file descriptors: do this share here
+                mine.extend(share)
+                continue
+            try:
+                pid = os.fork()
+            except OSError:  # out of processes or memory: do this share here
+                os.close(read_end)
+                os.close(write_end)
+                mine.extend(share)
+                continue
             if pid == 0:  # pragma: no cover - the child's coverage is not collected
                 os.close(read_end)
                 _child(work, items, share, write_end)
             os.close(write_end)
             children.append((pid, read_end, share))
-        for index in shares[0]:
+        for index in sorted(mine):
             results[index] = work(items[index])
         while children:
             pid, read_end, share = children.pop(0)

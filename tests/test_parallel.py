@@ -152,3 +152,11 @@ def test_auto_workers_stay_alone_when_the_process_is_big(monkeypatch: pytest.Mon
 def test_resident_bytes_reads_this_process() -> None:
     resident = parallel.resident_bytes()
     assert resident is not None and 10 * 1024 * 1024 < resident < 64 * 1024 * 1024 * 1024
+
+
+def test_a_failed_fork_leaves_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.os, "fork", no_fork)
+    assert parallel.map_forked(_pid_of, [1, 2, 3], 3) == [(1, os.getpid()), (4, os.getpid()), (9, os.getpid())]
