@@ -60,7 +60,14 @@ def merge_into(base: YMap, override: YMap) -> None:
 
 
 def merge_by_key(items: YSeq, key_of: Callable[[Any], str | None]) -> YSeq:
-    """Items with the same key merged into the first of them, which keeps its position in the list."""
+    """Items with the same key merged into the first of them, which keeps its position in the list.
+
+    A list without a repeated key is returned as it is (not copied), so that targets keep sharing it.
+    """
+    keys = [key_of(item) if isinstance(item, YMap) else None for item in items]
+    named = [key for key in keys if key is not None]
+    if len(set(named)) == len(named):
+        return items
     result = YSeq()
     index_of: dict[str, int] = {}
     for i, item in enumerate(items):
@@ -119,7 +126,9 @@ def merge_named_lists(config: YMap) -> YMap:
             ):
                 items = new_job.get(field)
                 if isinstance(items, YSeq) and len(items) > 1:
-                    new_job = _rebuild(new_job, field, merge_by_key(items, key_of))
+                    merged = merge_by_key(items, key_of)
+                    if merged is not items:
+                        new_job = _rebuild(new_job, field, merged)
             if new_job is not job:
                 changed_jobs[name] = new_job
         if changed_jobs:
@@ -130,7 +139,8 @@ def merge_named_lists(config: YMap) -> YMap:
         for name, pipeline in pipelines.items():
             if isinstance(pipeline, YMap) and isinstance(pipeline.get("clusters"), YSeq) and len(pipeline["clusters"]) > 1:
                 clusters = merge_by_key(pipeline["clusters"], _field("label", lower=True, default="default"))
-                changed_pipelines[name] = _rebuild(pipeline, "clusters", clusters)
+                if clusters is not pipeline["clusters"]:
+                    changed_pipelines[name] = _rebuild(pipeline, "clusters", clusters)
         if changed_pipelines:
             new_resources = _rebuild(new_resources, "pipelines", _replace(pipelines, changed_pipelines))
     if new_resources is resources:

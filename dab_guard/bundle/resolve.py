@@ -21,6 +21,7 @@ from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, YSeq, copy_entry, file_at, locate
 from dab_guard.bundle.merge import merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
+from dab_guard.cache import per_object
 from dab_guard.finding import Loc, PathParts
 
 # The CLI's own reference syntax (libs/dyn/dynvar): ${a.b[0].c}
@@ -339,6 +340,20 @@ class _Resolver:
             return [self.substitute(v, loc) for v in value]
         return value
 
+    # --- sharing what targets resolve alike ---------------------------------------------------------------------
+    # Another target may already have substituted this very mapping or list to the same values (the variables it
+    # uses have the same values there). Its result is then used again rather than an equal copy: targets share the
+    # memory, and checks that key their work on a value's identity do it once for all targets.
+
+    def _earlier(self, value: YMap | YSeq, changed: Mapping[Any, tuple[Any, str | None]]) -> YMap | YSeq | None:
+        for source, earlier_changed, result in _substituted(self.bundle).get(id(value), ()):
+            if source is value and _same_changes(earlier_changed, changed):
+                return result  # type: ignore[no-any-return]
+        return None
+
+    def _remember(self, value: YMap | YSeq, changed: Mapping[Any, tuple[Any, str | None]], result: YMap | YSeq) -> None:
+        _substituted(self.bundle).setdefault(id(value), []).append((value, changed, result))
+
     def _substitute_map(self, value: YMap) -> YMap:
         # Copy on write: a map without references is shared, not copied, so resolving a target costs little.
         changed: dict[str, tuple[Any, str | None]] | None = None
@@ -360,7 +375,11 @@ class _Resolver:
                 changed[key] = (new, note)
         if changed is None:
             return value
+        earlier = self._earlier(value, changed)
+        if isinstance(earlier, YMap):
+            return earlier
         result = YMap()
+        self._remember(value, changed, result)
         for key in value:
             if key in changed:
                 new, note = changed[key]
@@ -388,7 +407,11 @@ class _Resolver:
                 changed[i] = (new, note)
         if changed is None:
             return value
+        earlier = self._earlier(value, changed)
+        if isinstance(earlier, YSeq):
+            return earlier
         result = YSeq()
+        self._remember(value, changed, result)
         for i, item in enumerate(value):
             if i in changed:
                 new, note = changed[i]
@@ -437,6 +460,31 @@ def _contains_unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(_contains_unknown(v) for v in value)
     return False
+
+
+# Per bundle: id(source) -> (source, its changed entries, the result), for each distinct result. The source is kept so
+# that its id cannot be reused by another object while the table lives.
+_Substituted = dict[int, list[tuple[Any, Mapping[Any, tuple[Any, str | None]], Any]]]
+
+
+def _substituted(bundle: Bundle) -> _Substituted:
+    return per_object(bundle, "substituted", dict)
+
+
+def _same_changes(a: Mapping[Any, tuple[Any, str | None]], b: Mapping[Any, tuple[Any, str | None]]) -> bool:
+    """Whether two substitutions of one value give the same result: equal scalars (of the same type, so 1 is not
+    True), the very same containers (themselves shared by this rule, bottom up), and the same notes."""
+    if a.keys() != b.keys():
+        return False
+    for key, (new_a, note_a) in a.items():
+        new_b, note_b = b[key]
+        if note_a != note_b:
+            return False
+        if new_a is new_b:
+            continue
+        if isinstance(new_a, (dict, list)) or type(new_a) is not type(new_b) or new_a != new_b:
+            return False
+    return True
 
 
 def _value_note(var: Variable, target_name: str) -> str:

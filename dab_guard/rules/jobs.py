@@ -16,6 +16,7 @@ from typing import Any
 
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target, is_unknown
+from dab_guard.cache import per_object
 from dab_guard.edits import add_to_value, replace_scalar, written_value
 from dab_guard.finding import Fix, PathParts, Report, Severity
 from dab_guard.rules.base import Rule
@@ -233,6 +234,7 @@ class MissingFile(Rule):
         root = target.bundle.root_dir
         builds = self._builds_artifacts(target)
         allowed_ups = self._sync_ups(target)
+        problems: dict[tuple[PurePosixPath, Kind, str, str], str | None] = per_object(target.bundle, "path-problems", dict)
         for use in path_uses(target):
             value = use.value.strip()
             if not value or is_unknown(value) or _SCHEME.match(value) or value.startswith("/"):
@@ -258,7 +260,12 @@ class MissingFile(Rule):
                     use.parts,
                 )
                 continue
-            message = self._problem(root / rel, rel, use)
+            # Five tasks run one script, every target names it again: look at each file once per run.
+            key = (rel, use.kind, use.label, use.value)
+            if key in problems:
+                message = problems[key]
+            else:
+                message = problems[key] = self._problem(root / rel, rel, use)
             if message:
                 yield Report(message, use.parts)
 

@@ -7,6 +7,7 @@ one package brings with it (:data:`BRINGS`), read from the packages' own require
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from dab_guard.bundle.resolve import Target
@@ -59,6 +60,7 @@ def by_module_prefix(module: str, table: Mapping[str, _Value]) -> _Value | None:
     return table[best] if best is not None else None
 
 
+@lru_cache(maxsize=4096)
 def required_distribution(module: str) -> str | None:
     """The distribution an import needs when it is one Databricks Runtime ML lacks (longest prefix wins)."""
     return by_module_prefix(module, NOT_IN_RUNTIME_ML)

@@ -17,6 +17,7 @@ from typing import Any
 from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, locate
 from dab_guard.bundle.resolve import Target, target_section
+from dab_guard.cache import per_object
 from dab_guard.edits import rename_key
 from dab_guard.finding import Fix, Loc, Report, Severity
 from dab_guard.rules.base import ProblemRule, Rule
@@ -65,7 +66,9 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
         # The target's `mode` lands in `bundle` (as in the CLI, whose Bundle keeps it internally); the schema has no
         # place for it there, and DG009 checks its value.
         view["bundle"] = {k: v for k, v in section.items() if k != "mode"}
-    for issue in schema.issues(view):
+    with schema.remembering(per_object(bundle, "schema-verdicts", dict)):
+        issues = list(schema.issues(view))
+    for issue in issues:
         if issue.kind == "unknown" and _holds_anchor(bundle, target.config, issue.path):
             continue
         if issue.kind == "invalid" and len(issue.path) == 1 and _anchor_only(bundle, str(issue.path[0])):

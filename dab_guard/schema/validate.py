@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -98,9 +99,13 @@ class SchemaChecker:
         self._validator: jsonschema.Draft202012Validator | None = None
         self._compiled: dict[int, Check] = {}
         self._def_checks: dict[str, Check] = {}
+        # Verdicts on mappings and lists by identity, while `remembering`: targets share every value they resolve
+        # alike, so the second target's jobs are mostly checked already. Each entry keeps its value, so that no other
+        # object can take its id while the table lives.
+        self._memo: dict[tuple[int, int], tuple[Any, bool]] | None = None
         try:
             for name, node in self.defs.items():
-                self._def_checks[name] = self._compile(node)
+                self._def_checks[name] = self._remembered(self._compile(node))
             self._root_check: Check | None = self._compile(schema)
         except _Unsupported:
             self._root_check = None
@@ -187,6 +192,33 @@ class SchemaChecker:
             return ref_name is None or def_checks[ref_name](value)
 
         return check
+
+    def _remembered(self, check: Check) -> Check:
+        """``check`` with its verdicts on mappings and lists kept while `remembering` (used for the named
+        definitions, such as a task or a cluster, where whole subtrees are shared between targets)."""
+
+        def remembered(value: Any) -> bool:
+            memo = self._memo
+            if memo is None or not isinstance(value, (dict, list)):
+                return check(value)
+            key = (id(check), id(value))
+            found = memo.get(key)
+            if found is not None and found[0] is value:
+                return found[1]
+            verdict = check(value)
+            memo[key] = (value, verdict)
+            return verdict
+
+        return remembered
+
+    @contextmanager
+    def remembering(self, memo: dict[tuple[int, int], tuple[Any, bool]]) -> Iterator[None]:
+        """Keep verdicts on mappings and lists in ``memo`` (one per loaded bundle) while checking."""
+        previous, self._memo = self._memo, memo
+        try:
+            yield
+        finally:
+            self._memo = previous
 
     def is_valid(self, value: Any, node: Schema) -> bool:
         if self._root_check is None:
