@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dab_guard.bundle.loader import Bundle, BundleError, load_bundle
-from dab_guard.bundle.resolve import Target, resolve_target
+from dab_guard.bundle.resolve import SharedSubstitutions, Target, resolve_target
 from dab_guard.bundle.resolved import STDIN_NAME, read_resolved, resolved_target, standalone_bundle, target_name
 from dab_guard.bundle.yamlread import Limits, Problem
 from dab_guard.config import Settings
@@ -183,7 +183,9 @@ def _validate(
         bundle = load_bundle(path, cwd, limits_from(settings))
     names = choose_targets(bundle, targets)
     check_variable_options(bundle, variables)
-    resolved = [resolve_target(bundle, name, variables, env, lookups.get(name)) for name in names]
+    shared = SharedSubstitutions()  # only while resolving: its tables are not needed by the rules
+    resolved = [resolve_target(bundle, name, variables, env, lookups.get(name), shared) for name in names]
+    del shared
     return _check(bundle, resolved, settings, extra_rules)
 
 

@@ -21,7 +21,6 @@ from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, YSeq, copy_entry, file_at, locate
 from dab_guard.bundle.merge import merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
-from dab_guard.cache import per_object
 from dab_guard.finding import Loc, PathParts
 
 # The CLI's own reference syntax (libs/dyn/dynvar): ${a.b[0].c}
@@ -152,6 +151,8 @@ class _Resolver:
         self.resolving: list[str] = []
         self.resolved: dict[str, Any] = {}
         self.cycles: set[frozenset[str]] = set()
+        self.shared: SharedSubstitutions | None = None
+        self._notes: dict[str, str] = {}  # one note text per variable, not one per use
         self.file_overrides = self._overrides_file()
         self._declare_variables()
         self._apply_lookups(lookups or {})
@@ -259,7 +260,9 @@ class _Resolver:
                 return False, None, None
             known, value = self.variable_value(name, loc)
             var = self.variables[name]
-            note = _value_note(var, self.target_name)
+            note = self._notes.get(var.name)
+            if note is None:
+                note = self._notes[var.name] = _value_note(var, self.target_name)
             if not known:
                 return False, None, note
             return self._walk(value, rest, ref, loc, note)
@@ -346,13 +349,16 @@ class _Resolver:
     # memory, and checks that key their work on a value's identity do it once for all targets.
 
     def _earlier(self, value: YMap | YSeq, changed: Mapping[Any, tuple[Any, str | None]]) -> YMap | YSeq | None:
-        for source, earlier_changed, result in _substituted(self.bundle).get(id(value), ()):
+        if self.shared is None:
+            return None
+        for source, earlier_changed, result in self.shared.by_source.get(id(value), ()):
             if source is value and _same_changes(earlier_changed, changed):
                 return result  # type: ignore[no-any-return]
         return None
 
     def _remember(self, value: YMap | YSeq, changed: Mapping[Any, tuple[Any, str | None]], result: YMap | YSeq) -> None:
-        _substituted(self.bundle).setdefault(id(value), []).append((value, changed, result))
+        if self.shared is not None:
+            self.shared.by_source.setdefault(id(value), []).append((value, changed, result))
 
     def _substitute_map(self, value: YMap) -> YMap:
         # Copy on write: a map without references is shared, not copied, so resolving a target costs little.
@@ -462,13 +468,15 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
-# Per bundle: id(source) -> (source, its changed entries, the result), for each distinct result. The source is kept so
-# that its id cannot be reused by another object while the table lives.
-_Substituted = dict[int, list[tuple[Any, Mapping[Any, tuple[Any, str | None]], Any]]]
+class SharedSubstitutions:
+    """What the targets resolved so far substituted, for the next target to reuse; dropped once all are resolved.
 
+    ``by_source``: id(source) -> (source, its changed entries, the result), one per distinct result. The source is
+    kept so that no other object can take its id while the table lives.
+    """
 
-def _substituted(bundle: Bundle) -> _Substituted:
-    return per_object(bundle, "substituted", dict)
+    def __init__(self) -> None:
+        self.by_source: dict[int, list[tuple[Any, Mapping[Any, tuple[Any, str | None]], Any]]] = {}
 
 
 def _same_changes(a: Mapping[Any, tuple[Any, str | None]], b: Mapping[Any, tuple[Any, str | None]]) -> bool:
@@ -513,13 +521,16 @@ def resolve_target(
     overrides: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     lookups: Mapping[str, str | Problem] | None = None,
+    shared: SharedSubstitutions | None = None,
 ) -> Target:
     """Target ``name`` merged into the root, every known reference substituted.
 
     ``lookups`` holds the values of ``lookup`` variables resolved online (or the problem that prevented one).
+    Targets resolved with the same ``shared`` share the values they resolve alike.
     """
     config = apply_target(bundle, name)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
+    resolver.shared = shared
     resolved = _substitute_sections(resolver, config)
     resolved = _apply_cluster_override(resolved)
     return Target(name, bundle, resolved, resolver.variables, resolver.problems)

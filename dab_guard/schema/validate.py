@@ -99,10 +99,11 @@ class SchemaChecker:
         self._validator: jsonschema.Draft202012Validator | None = None
         self._compiled: dict[int, Check] = {}
         self._def_checks: dict[str, Check] = {}
-        # Verdicts on mappings and lists by identity, while `remembering`: targets share every value they resolve
-        # alike, so the second target's jobs are mostly checked already. Each entry keeps its value, so that no other
-        # object can take its id while the table lives.
-        self._memo: dict[tuple[int, int], tuple[Any, bool]] | None = None
+        # Mappings and lists known to be valid, by identity, while `remembering`: targets share every value they
+        # resolve alike, so the second target's jobs are mostly checked already. Per check: id(value) -> value (kept,
+        # so that no other object can take its id while the table lives). Invalid values are not kept: they are few,
+        # and explaining them walks them again anyway.
+        self._memo: dict[int, dict[int, Any]] | None = None
         try:
             for name, node in self.defs.items():
                 self._def_checks[name] = self._remembered(self._compile(node))
@@ -201,18 +202,20 @@ class SchemaChecker:
             memo = self._memo
             if memo is None or not isinstance(value, (dict, list)):
                 return check(value)
-            key = (id(check), id(value))
-            found = memo.get(key)
-            if found is not None and found[0] is value:
-                return found[1]
-            verdict = check(value)
-            memo[key] = (value, verdict)
-            return verdict
+            valid = memo.get(id(check))
+            if valid is None:
+                valid = memo[id(check)] = {}
+            if valid.get(id(value)) is value:
+                return True
+            if check(value):
+                valid[id(value)] = value
+                return True
+            return False
 
         return remembered
 
     @contextmanager
-    def remembering(self, memo: dict[tuple[int, int], tuple[Any, bool]]) -> Iterator[None]:
+    def remembering(self, memo: dict[int, dict[int, Any]]) -> Iterator[None]:
         """Keep verdicts on mappings and lists in ``memo`` (one per loaded bundle) while checking."""
         previous, self._memo = self._memo, memo
         try:
