@@ -180,7 +180,7 @@ def _validate(
     lookups: Mapping[str, Mapping[str, str | Problem]],
 ) -> Result:
     if bundle is None:
-        bundle = load_bundle(path, cwd, limits_from(settings))
+        bundle = load_bundle(path, cwd, limits_from(settings), _workers(settings, extra_rules))
     names = choose_targets(bundle, targets)
     check_variable_options(bundle, variables)
     shared = SharedSubstitutions()  # only while resolving: its tables are not needed by the rules
@@ -248,9 +248,7 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
     def reports_of(target: Target) -> list[tuple[int, Report]]:
         return [(index, report) for index, rule in enumerate(rules) for report in rule.check(target)]
 
-    # Workspace checks hold network clients, which a forked process must not share: online runs stay in one process.
-    workers = 1 if extra_rules or settings.online is not None else settings.jobs or auto_workers()
-    for target, reports in zip(checked, map_forked(reports_of, checked, workers), strict=True):
+    for target, reports in zip(checked, map_forked(reports_of, checked, _workers(settings, extra_rules)), strict=True):
         name = target.name
         resolved[name] = target
         for index, report in reports:
@@ -281,6 +279,16 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
     ]
     info = {r.id: RuleInfo(r.id, r.name, r.severity, r.summary, r.documentation()) for r in rules}
     return Result(bundle, names, findings, resolved, info, fixes)
+
+
+def _workers(settings: Settings, extra_rules: Sequence[type[Rule]]) -> int:
+    """How many processes may read and check the bundle (--jobs, else the automatic choice).
+
+    Workspace checks hold network clients, which a forked process must not share: online runs stay in one process.
+    """
+    if extra_rules or settings.online is not None:
+        return 1
+    return settings.jobs or auto_workers()
 
 
 def _name(rule_id: str, rules: Iterable[Rule]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,56 @@ def test_a_failed_fork_leaves_the_work_to_this_process(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(parallel.os, "fork", no_fork)
     assert parallel.map_forked(_pid_of, [1, 2, 3], 3) == [(1, os.getpid()), (4, os.getpid()), (9, os.getpid())]
+
+
+def _generator() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _positions(node: Any, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every key and value position of a located tree, with its path."""
+    from dab_guard.bundle.located import YMap, YSeq
+
+    out: list[tuple[object, ...]] = []
+    if isinstance(node, YMap):
+        for key, value in node.items():
+            out.append((*path, key, node.key_locs.get(key), node.val_locs.get(key), node.note(key)))
+            out.extend(_positions(value, (*path, key)))
+    elif isinstance(node, YSeq):
+        for index, value in enumerate(node):
+            out.append((*path, index, node.item_locs[index], node.note(index)))
+            out.extend(_positions(value, (*path, index)))
+    return out
+
+
+def test_included_files_read_by_two_processes_load_the_same_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle = _generator().generate(tmp_path / "big", jobs=160, bad=0.3)
+    # File names this process has never numbered (positions name files by number), as in a fresh run.
+    folder = f"resources_{uuid.uuid4().hex}"
+    (bundle / "resources").rename(bundle / folder)
+    root = bundle / "databricks.yml"
+    root.write_text(root.read_text().replace("resources/*.yml", f"{folder}/*.yml"))
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(parallel.os, "fork", counted_fork)
+    forked = load_bundle(bundle, None, workers=2)
+    assert forks, "the included files were not read in a second process"
+    single = load_bundle(bundle, None, workers=1)
+    assert list(forked.files) == list(single.files)
+    assert forked.config == single.config
+    assert _positions(forked.config) == _positions(single.config)
+    assert forked.problems == single.problems
+    one = _run(bundle, 1, fixes=True)
+    two = _run(bundle, 2, fixes=True)
+    assert one.findings and two.findings == one.findings and _fixes(two) == _fixes(one)
