@@ -74,7 +74,11 @@ def _add_check_options(parser: argparse.ArgumentParser, formats: list[str]) -> N
     parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
     parser.add_argument("--config", type=Path, help="settings file (default: .dab-guard.toml or pyproject.toml in the bundle root)")
     parser.add_argument(
-        "-j", "--jobs", type=_jobs, metavar="N", help="check targets in up to N processes (default: one per target, up to the cores available)"
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="use up to N processes: targets are checked side by side (default: one after another; a large bundle's files are parsed on every core unless -j 1)",
     )
 
 

@@ -51,7 +51,8 @@ class Settings:
     cluster_policies: dict[str, str] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
     source: str | None = None  # the file the settings came from
-    # Processes that check targets side by side (the --jobs option); None: one per target, up to the cores available.
+    # The --jobs option: processes that parse files and check targets side by side. None (the command line's
+    # default): files are parsed on every core, targets checked one after another; 1: one process for everything.
     jobs: int | None = 1
     # The workspace session of an `--online` run (dab_guard.workspace.session.OnlineSession); None offline.
     online: OnlineSession | None = field(default=None, repr=False, compare=False)

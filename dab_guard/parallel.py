@@ -29,30 +29,6 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-# A worker soon holds its own copy of most of the loaded bundle (reading an object writes its reference count, which
-# copies its page), so workers roughly double the memory of a run. They are worth it for the bundles most runs check;
-# a process that is already this large once the bundle is loaded (about 2,500 jobs, which end near 350 MB with a
-# worker) stays alone unless --jobs asks for more.
-AUTO_MEMORY_LIMIT = 128 * 1024 * 1024
-
-
-def auto_workers() -> int:
-    """How many processes to use when --jobs is not given: one per core, or one when this process is already big."""
-    resident = resident_bytes()
-    if resident is not None and resident > AUTO_MEMORY_LIMIT:
-        return 1
-    return available_cores()
-
-
-def resident_bytes() -> int | None:
-    """This process's resident memory now (Linux), or None when it cannot be read."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def can_fork() -> bool:
     """Fork only on Linux and only while this process runs a single thread (a fork copies no other thread)."""
     return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1

@@ -124,9 +124,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_output_is_the_same_with_and_without_workers() -> None:
     example = ROOT / "examples" / "broken-bundle"
     one = _cli("validate", "--jobs", "1", "--format", "json", str(example))
-    auto = _cli("validate", "--format", "json", str(example))
-    assert one.returncode == auto.returncode == 1
-    assert one.stdout == auto.stdout
+    default = _cli("validate", "--format", "json", str(example))
+    two = _cli("validate", "-j", "2", "--format", "json", str(example))
+    assert one.returncode == default.returncode == two.returncode == 1
+    assert one.stdout == default.stdout == two.stdout
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
@@ -138,29 +139,21 @@ def test_cli_refuses_a_bad_number_of_jobs(value: str) -> None:
     assert "--jobs" in done.stderr and "1 or more" in done.stderr
 
 
-def test_auto_workers_use_the_cores_for_a_small_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
-    monkeypatch.setattr(parallel, "resident_bytes", lambda: 100 * 1024 * 1024)
-    assert parallel.auto_workers() == 4
+def test_by_default_files_are_parsed_on_every_core_and_targets_checked_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dab_guard import engine
+
+    monkeypatch.setattr(engine, "available_cores", lambda: 4)
+    cli_default = Settings(jobs=None)
+    assert (engine.load_workers(cli_default), engine.check_workers(cli_default)) == (4, 1)
+    assert (engine.load_workers(Settings(jobs=3)), engine.check_workers(Settings(jobs=3))) == (3, 3)
+    assert (engine.load_workers(Settings(jobs=1)), engine.check_workers(Settings(jobs=1))) == (1, 1)
 
 
-def test_auto_workers_stay_alone_when_the_process_is_big(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
-    monkeypatch.setattr(parallel, "resident_bytes", lambda: parallel.AUTO_MEMORY_LIMIT + 1)
-    assert parallel.auto_workers() == 1
+def test_online_runs_stay_in_one_process() -> None:
+    from dab_guard import engine
+    from dab_guard.rules.base import Rule
 
-
-def test_resident_bytes_reads_this_process() -> None:
-    resident = parallel.resident_bytes()
-    assert resident is not None and 10 * 1024 * 1024 < resident < 64 * 1024 * 1024 * 1024
-
-
-def test_a_failed_fork_leaves_the_work_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_fork() -> int:
-        raise BlockingIOError("Resource temporarily unavailable")
-
-    monkeypatch.setattr(parallel.os, "fork", no_fork)
-    assert parallel.map_forked(_pid_of, [1, 2, 3], 3) == [(1, os.getpid()), (4, os.getpid()), (9, os.getpid())]
+    assert (engine.load_workers(Settings(jobs=4), [Rule]), engine.check_workers(Settings(jobs=4), [Rule])) == (1, 1)
 
 
 def _generator() -> Any:
