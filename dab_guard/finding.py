@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -41,13 +42,19 @@ class Loc(NamedTuple):
 PathParts = tuple[str | int, ...]
 
 
+@lru_cache(maxsize=4096)
+def _plain_key(part: str) -> bool:
+    """Whether a key can be written after a dot (letters, digits, ``_`` and ``-``)."""
+    return bool(part) and all(c.isalnum() or c in "_-" for c in part)
+
+
 def format_path(parts: PathParts) -> str:
     """``("resources", "jobs", "x", "tasks", 0)`` -> ``resources.jobs.x.tasks[0]``."""
     out: list[str] = []
     for part in parts:
         if isinstance(part, int):
             out.append(f"[{part}]")
-        elif part and all(c.isalnum() or c in "_-" for c in part):
+        elif _plain_key(part):
             out.append(f".{part}" if out else part)
         else:
             out.append(f'["{part}"]')
