@@ -100,3 +100,46 @@ def test_a_missing_file_shared_by_both_targets_names_both(tmp_path: Path) -> Non
     line = next(n for n, text in enumerate((bundle / "databricks.yml").read_text().splitlines(), 1) if "python_file" in text)
     result = validate(bundle, settings=Settings(select=["DG007"]))
     assert [(f.rule, f.line, f.targets) for f in result.findings] == [("DG007", line, ("dev", "prod"))]
+
+
+def test_a_negative_zero_is_not_shared_with_a_zero(tmp_path: Path) -> None:
+    write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+            bundle: {name: zero}
+            variables:
+              y: {default: 0.0}
+              x: {default: "${var.y}"}
+            targets:
+              a: {default: true, variables: {y: 0.0}}
+              b: {variables: {y: -0.0}}
+            resources:
+              jobs:
+                j:
+                  name: j
+                  tasks:
+                    - task_key: t
+                      existing_cluster_id: abc
+                      spark_python_task: {python_file: ./x.py}
+                      timeout_seconds: ${var.x}
+            """,
+            "x.py": "print('x')\n",
+        },
+    )
+    result = validate(tmp_path)
+    a = result.resolved["a"].config["resources"]["jobs"]["j"]["tasks"][0]["timeout_seconds"]
+    b = result.resolved["b"].config["resources"]["jobs"]["j"]["tasks"][0]["timeout_seconds"]
+    assert (repr(a), repr(b)) == ("0.0", "-0.0")
+
+
+def test_put_with_one_position_keeps_the_other() -> None:
+    from dab_guard.bundle.located import YMap
+    from dab_guard.finding import Loc
+
+    node = YMap()
+    node.put("k", 1, Loc("a.yml", 1, 1), Loc("a.yml", 1, 4))
+    node.put("k", 2, None, Loc("b.yml", 7, 3))
+    assert (node.key_locs["k"], node.val_locs["k"]) == (Loc("a.yml", 1, 1), Loc("b.yml", 7, 3))
+    node.put("k", 3, Loc("c.yml", 2, 2), None)
+    assert (node.key_locs["k"], node.val_locs["k"]) == (Loc("c.yml", 2, 2), Loc("b.yml", 7, 3))

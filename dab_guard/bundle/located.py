@@ -6,7 +6,7 @@ in slots and survive merging and variable substitution.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dab_guard.finding import Loc, PathParts
@@ -130,8 +130,13 @@ class YMap(dict[str, Any]):
         return _val_loc(self._pos.get(key))
 
     def put(self, key: str, value: Any, key_loc: Loc | None, val_loc: Loc | None, note: str | None = None) -> None:
+        """Set ``key``; a position given as None leaves the one already recorded for that side."""
         self[key] = value
         if key_loc is not None or val_loc is not None:
+            if key_loc is None or val_loc is None:
+                recorded = self._pos.get(key)
+                key_loc = key_loc if key_loc is not None else _key_loc(recorded)
+                val_loc = val_loc if val_loc is not None else _val_loc(recorded)
             self._pos[key] = _pack_pair(key_loc, val_loc)
         if note is not None:
             if self.notes is None:
@@ -174,11 +179,15 @@ class _ItemLocs:
         self._codes = codes
 
     def __getitem__(self, index: int) -> Loc | None:
-        code = self._codes[index]
+        code = self._codes[index]  # an int index: a slice would give packed codes, so it is not offered
         return _unpack(code) if isinstance(code, int) else code
 
     def __len__(self) -> int:
         return len(self._codes)
+
+    def __iter__(self) -> Iterator[Loc | None]:
+        for code in self._codes:
+            yield _unpack(code) if isinstance(code, int) else code
 
 
 class YSeq(list[Any]):
