@@ -234,6 +234,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     settings = load_settings(root_dir, args.config)
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
+    settings.jobs = args.jobs
     outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes, write=False)
     from dab_guard.secrets import Masker
 
@@ -349,6 +350,8 @@ def cmd_pre_commit(args: argparse.Namespace) -> int:
             print(f"dab-guard: {exc}", file=sys.stderr)
             code = EXIT_USAGE
         worst = max(worst, code)
+        if len(roots) > 1:
+            gc.collect()  # the collector is off for the run (see entry): free each bundle's cycles before the next
     return worst
 
 
@@ -477,14 +480,20 @@ def _leave(code: int) -> NoReturn:
     renamed into place) before ``main`` returns, so only the standard streams need flushing.
     """
     try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _discard_stdout()
-    except OSError as exc:  # a full disk behind a redirection: say so rather than exit as if all was written
-        print(f"dab-guard: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
-        code = EXIT_USAGE
-    with contextlib.suppress(OSError):
-        sys.stderr.flush()
+        if sys.stdout is not None:  # None when the process was started with stdout closed
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _discard_stdout()
+            except OSError as exc:  # a full disk behind a redirection: say so rather than exit as if all was written
+                if sys.stderr is not None:
+                    print(f"dab-guard: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+                code = EXIT_USAGE
+        if sys.stderr is not None:
+            with contextlib.suppress(OSError):
+                sys.stderr.flush()
+    except KeyboardInterrupt:  # Ctrl-C after the work is done: no traceback
+        code = EXIT_INTERRUPTED
     os._exit(code)
 
 

@@ -38,8 +38,8 @@ def map_forked(work: Callable[[_T], _R], items: Sequence[_T], workers: int) -> l
     """``[work(item) for item in items]``, spread over up to ``workers`` processes (this one included).
 
     Items are dealt out in turn; this process takes the first share. A worker that fails (an exception in ``work``,
-    a result that cannot be pickled, a crash) has its share redone here, so an exception surfaces as it would have
-    without workers.
+    a result that cannot be pickled, a crash) has its share redone here, so an exception in ``work`` surfaces here,
+    as without workers (when several items fail, not necessarily the first one's).
     """
     workers = min(workers, len(items))
     if workers <= 1 or not can_fork():
@@ -49,24 +49,18 @@ def map_forked(work: Callable[[_T], _R], items: Sequence[_T], workers: int) -> l
     results: dict[int, _R] = {}
     mine = list(shares[0])
     try:
-        for share in shares[1:]:
-            try:
-                read_end, write_end = os.pipe()
-            except OSError:  # out of file descriptors: do this share here
-                mine.extend(share)
-                continue
-            try:
-                pid = os.fork()
-            except OSError:  # out of processes or memory: do this share here
-                os.close(read_end)
-                os.close(write_end)
-                mine.extend(share)
-                continue
-            if pid == 0:  # pragma: no cover - the child's coverage is not collected
-                os.close(read_end)
-                _child(work, items, share, write_end)
-            os.close(write_end)
-            children.append((pid, read_end, share))
+        # Ctrl-C is held back while forking: it must neither reach a worker before it is ready for it, nor leave a
+        # worker this process does not know of. It is delivered as soon as the workers are started.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for share in shares[1:]:
+                started = _start(work, items, share)
+                if started is None:
+                    mine.extend(share)
+                else:
+                    children.append((*started, share))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for index in sorted(mine):
             results[index] = work(items[index])
         while children:
@@ -81,11 +75,35 @@ def map_forked(work: Callable[[_T], _R], items: Sequence[_T], workers: int) -> l
     return [results[index] for index in range(len(items))]
 
 
+def _start(work: Callable[[_T], _R], items: Sequence[_T], share: list[int]) -> tuple[int, int] | None:
+    """Fork a worker for ``share``: its pid and the read end of its pipe, or None when no worker could start."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:  # out of file descriptors
+        return None
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes or memory
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # pragma: no cover - the worker's coverage is not collected
+        try:
+            os.close(read_end)
+            _child(work, items, share, write_end)
+        finally:
+            os._exit(1)  # whatever happens, the worker never returns into the caller's code
+    os.close(write_end)
+    return pid, read_end
+
+
 def _child(work: Callable[[_T], _R], items: Sequence[_T], share: list[int], write_end: int) -> None:  # pragma: no cover
     """The worker: compute its share, send it pickled, and leave without running any of the parent's clean-up."""
     status = 1
     try:
+        _end_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole process group; the parent reports it
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         data = pickle.dumps({index: work(items[index]) for index in share}, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as out:
             out.write(data)
@@ -96,31 +114,45 @@ def _child(work: Callable[[_T], _R], items: Sequence[_T], share: list[int], writ
         os._exit(status)
 
 
+def _end_with_parent() -> None:  # pragma: no cover - runs in the worker
+    """Have the kernel end this worker if its parent dies (SIGTERM, SIGKILL): no orphan keeps computing."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _collect(pid: int, read_end: int) -> dict[int, _R] | None:
-    """A worker's results, or None when it did not finish cleanly. Always reaps the worker and closes the pipe."""
+    """A worker's results, or None when it did not send them whole. Reaps the worker and closes the pipe, and
+    stops the worker when this process is interrupted while waiting for it."""
     try:
         with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()  # read to the end before waiting: a full pipe would block the worker
-    finally:
-        _, status = _reap(pid)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not data:
-        return None
+            data = pipe.read()  # to the end, that is until the worker has written everything or died
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+        raise
+    _reap(pid)
+    # A worker's exit status is not needed (and is lost when SIGCHLD is ignored): what it sent is complete exactly
+    # when it unpickles.
     try:
-        found = pickle.loads(data)  # written by our own forked child a moment ago
+        found = pickle.loads(data)  # written by our own forked worker a moment ago
     except Exception:
         return None
     return found if isinstance(found, dict) else None
 
 
-def _reap(pid: int) -> tuple[int, int]:
-    """Wait for a worker, retrying when a signal interrupts the wait."""
-    while True:
-        try:
-            return os.waitpid(pid, 0)
-        except ChildProcessError:
-            return pid, 1 << 8  # already reaped: count it as failed
-        except InterruptedError:  # pragma: no cover - Python retries EINTR itself since 3.5
-            continue
+def _reap(pid: int) -> None:
+    """Wait for a worker to end (nothing to wait for when SIGCHLD is ignored: the kernel reaps it)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _stop(pid: int, read_end: int) -> None:

@@ -915,3 +915,29 @@ def test_a_full_disk_behind_stdout_is_one_line_and_exit_2() -> None:
         )
     assert done.returncode == 2
     assert done.stderr == "dab-guard: No space left on device\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closing a standard stream of a child process")
+def test_closed_standard_streams_keep_the_exit_status() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rules = subprocess.run(["sh", "-c", '"$0" -m dab_guard.cli rules >&-', sys.executable], env=env, capture_output=True, text=True, timeout=HANG_GUARD)
+    assert rules.returncode == 0 and "Traceback" not in rules.stderr
+    quiet = subprocess.run(["sh", "-c", '"$0" -m dab_guard.cli rules 2>&-', sys.executable], env=env, capture_output=True, text=True, timeout=HANG_GUARD)
+    assert quiet.returncode == 0 and "DG101" in quiet.stdout
+    example = str(ROOT / "examples" / "broken-bundle")
+    closed = subprocess.run(["sh", "-c", '"$0" -m dab_guard.cli validate "$1" >&-', sys.executable, example], env=env, capture_output=True, text=True, timeout=HANG_GUARD)
+    assert closed.returncode == 2
+    assert len(closed.stderr.strip().splitlines()) == 1 and "Traceback" not in closed.stderr
+
+
+def test_warnings_from_the_checked_code_are_not_printed(tmp_path: Path) -> None:
+    write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": HEAD + "resources:\n  jobs:\n    j:\n      tasks:\n        - task_key: t\n          existing_cluster_id: abc\n          spark_python_task:\n            python_file: ./job.py\n",
+            "job.py": 'import re\nPATTERN = re.compile("\\d+")\nif PATTERN is "x":\n    pass\n',
+        },
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "default"}
+    done = subprocess.run([sys.executable, "-m", "dab_guard.cli", "validate", str(tmp_path)], env=env, capture_output=True, text=True, timeout=HANG_GUARD)
+    assert "Warning" not in done.stderr, done.stderr

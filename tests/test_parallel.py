@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -55,10 +57,20 @@ def test_forked_and_single_process_runs_agree(bundle: Path, monkeypatch: pytest.
         forks.append(1)
         return real_fork()
 
+    collected: list[object] = []
+    real_collect = parallel._collect
+
+    def recorded_collect(pid: int, read_end: int) -> Any:
+        found = real_collect(pid, read_end)
+        collected.append(found)
+        return found
+
     single = _run(bundle, 1, fixes=True)
     monkeypatch.setattr(parallel.os, "fork", counted_fork)
+    monkeypatch.setattr(parallel, "_collect", recorded_collect)
     forked = _run(bundle, 2, fixes=True)
     assert forks, "the second target was not checked in a forked process"
+    assert collected and all(found is not None for found in collected), "a worker's results were not used"
     assert forked.findings == single.findings
     assert [f.targets for f in forked.findings] == [f.targets for f in single.findings]
     assert _fixes(forked) == _fixes(single)
@@ -207,3 +219,39 @@ def test_included_files_read_by_two_processes_load_the_same_bundle(tmp_path: Pat
     one = _run(bundle, 1, fixes=True)
     two = _run(bundle, 2, fixes=True)
     assert one.findings and two.findings == one.findings and _fixes(two) == _fixes(one)
+
+
+def test_results_are_used_when_sigchld_is_ignored() -> None:
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # inherited so from some parents; waitpid then fails
+    try:
+        found = parallel.map_forked(_pid_of, [1, 2], 2)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert found[0] == (1, os.getpid())
+    assert found[1][0] == 4 and found[1][1] != os.getpid()  # computed by the worker, not redone here
+
+
+def test_an_interrupt_while_waiting_for_a_worker_stops_it_at_once() -> None:
+    parent = os.getpid()
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def work(item: int) -> int:
+        if os.getpid() != parent:
+            time.sleep(30)  # a worker still busy when the user presses Ctrl-C
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)  # "Ctrl-C" while this process waits for the worker
+        return item
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.map_forked(work, [1, 2], 2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - start < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the worker was stopped and reaped

@@ -189,3 +189,19 @@ def test_bundle_roots_walk_up_to_the_nearest_root_and_stay_in_the_repository(tmp
         Path("bundles/broken/src/deleted.py"),  # no longer on disk: still maps to its bundle
     ]
     assert bundle_roots(files, repo) == [Path("bundles/broken"), Path("bundles/clean")]
+
+
+def test_each_bundle_is_cleaned_up_before_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # The console entry runs with the cyclic collector off; over many bundles, each one's cycles are collected.
+    import gc
+
+    from dab_guard import cli
+
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "databricks.yml").write_text(f"bundle:\n  name: {name}\n")
+    collected: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collected.append(1) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["pre-commit", "one/databricks.yml", "two/databricks.yml"]) == 0
+    assert len(collected) == 2

@@ -30,6 +30,7 @@ import os
 import posixpath
 import re
 import tokenize
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -283,7 +284,10 @@ def parse_source(rel: str, data: bytes, max_python_bytes: int | None = None) -> 
 
 def _parse(text: str, rel: str, where: Callable[[int, int], tuple[int, int]] | None = None) -> tuple[ast.Module | None, SourceProblem | None]:
     try:
-        return ast.parse(text, filename=rel), None
+        with warnings.catch_warnings():
+            # The user's code is read, not run: an invalid escape or a comparison with a literal is not ours to print.
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=rel), None
     except SyntaxError as exc:
         line, col = exc.lineno or 1, exc.offset or 1
         if where is not None:
