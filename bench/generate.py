@@ -1,10 +1,10 @@
 """Generate a synthetic bundle for benchmarks: N jobs in N files (plus the root), like a large monorepo.
 
-    python bench/generate.py OUT_DIR --jobs 1000 [--clusters 2] [--tasks 5] [--targets 2] [--scripts] [--bad 0.1]
+    python bench/generate.py OUT_DIR --jobs 1000 [--clusters 2] [--tasks 5] [--targets 2] [--no-scripts] [--bad 0.1]
 
-Each job has ``--clusters`` job clusters and ``--tasks`` spark_python_tasks; ``--scripts`` writes one small job
-script per job; ``--bad`` is the fraction of jobs seeded with violations (a spark_version without -cpu-, a missing
-data_security_mode, ``__file__`` in the script). The output is deterministic for the same arguments.
+Each job has ``--clusters`` job clusters and ``--tasks`` spark_python_tasks, and one small job script (a one-line
+script with ``--no-scripts``); ``--bad`` is the fraction of jobs seeded with violations (a spark_version without
+-cpu-, a missing data_security_mode, ``__file__`` in the script). The output is deterministic for the same arguments.
 """
 
 from __future__ import annotations
