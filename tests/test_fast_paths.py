@@ -31,3 +31,29 @@ def test_libyaml_and_pure_python_readers_give_identical_findings(bundle: Path, m
     monkeypatch.setattr(yamlread, "HAVE_LIBYAML", False)
     slow = _findings(bundle)
     assert fast == slow
+
+
+def _entries(node: object, path: tuple[str | int, ...] = ()) -> list[tuple[object, str, tuple[str | int, ...]]]:
+    from dab_guard.bundle.located import YMap, YSeq
+
+    out: list[tuple[object, str, tuple[str | int, ...]]] = []
+    if isinstance(node, YMap):
+        for key, value in node.items():
+            out.append((node, key, (*path, key)))
+            out.extend(_entries(value, (*path, key)))
+    elif isinstance(node, YSeq):
+        for index, value in enumerate(node):
+            out.extend(_entries(value, (*path, index)))
+    return out
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[f"{p.parent.name}/{p.name}" for p in BUNDLES])
+def test_the_file_of_a_value_is_the_file_its_path_locates(bundle: Path) -> None:
+    from dab_guard.bundle.located import file_at, file_of
+
+    result = validate(bundle, settings=load_settings(bundle))
+    for target in result.resolved.values():
+        for container, key, path in _entries(target.config):
+            known = file_of(container, key)  # type: ignore[arg-type]
+            if known is not None:
+                assert known == file_at(target.config, path), path

@@ -266,6 +266,19 @@ def file_at(root: Any, parts: PathParts) -> str | None:
     return best.file if best is not None else None
 
 
+def file_of(container: YMap, key: str) -> str | None:
+    """The file that wrote ``container[key]`` (as :func:`file_at` gives it for the path to that value), or None when
+    the entry has no position of its own."""
+    pos = container._pos.get(key)
+    if pos is None:
+        return None
+    if isinstance(pos, int):
+        code = (pos & _LOC_MASK) or (pos >> _LOC_BITS)
+        return _FILES[code >> (_LINE_BITS + _COL_BITS)] if code else None
+    loc = pos[1] or pos[0]
+    return loc.file if loc is not None else None
+
+
 def _locate(root: Any, parts: PathParts, on_key: bool) -> tuple[int | Loc | None, str | None]:
     # Positions stay packed on the way down; only the one returned is unpacked.
     node = root

@@ -73,16 +73,18 @@ class Target:
     def locate(self, parts: PathParts, on_key: bool = False) -> tuple[Loc | None, str | None]:
         return locate(self.config, parts, on_key)
 
-    def local_path(self, parts: PathParts, value: str) -> PurePosixPath | None:
+    def local_path(self, parts: PathParts, value: str, file: str | None = None) -> PurePosixPath | None:
         """A local path value resolved against the folder of the file that wrote it (relative to the bundle root).
 
+        ``file``, when the caller knows it (``file_of`` the value's mapping), saves looking the path up.
         None for workspace paths, URLs, and values that are not known offline.
         """
         if is_unknown(value) or not value or value.startswith(("/Workspace", "/Volumes", "/dbfs", "dbfs:", "/Users", "/Shared", "/Repos")):
             return None
         if "://" in value or value.startswith("/"):
             return None
-        file = file_at(self.config, parts)
+        if file is None:
+            file = file_at(self.config, parts)
         return _joined(posixpath.dirname(file) if file else "", value)
 
 

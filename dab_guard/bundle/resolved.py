@@ -46,11 +46,11 @@ class ResolvedTarget(Target):
         loc, _ = locate(self.config, parts, on_key)
         return (loc or Loc(self.source, 1, 1)), None
 
-    def local_path(self, parts: PathParts, value: str) -> PurePosixPath | None:
+    def local_path(self, parts: PathParts, value: str, file: str | None = None) -> PurePosixPath | None:
         """A path the CLI left local, relative to the local bundle root; None for workspace paths and without one.
 
         The CLI has already made local paths absolute or relative to the bundle root, so the YAML file that wrote a
-        value no longer matters; paths it rewrote to workspace paths are not local files any more.
+        value no longer matters (``file`` is not used); paths it rewrote to workspace paths are not local files any more.
         """
         if self.local is None or not value or is_unknown(value) or "://" in value:
             return None

@@ -39,7 +39,7 @@ from typing import Any
 
 from dab_guard.bundle.clusters import TaskRef, iter_job_tasks, iter_jobs
 from dab_guard.bundle.loader import ROOT_NAMES, Bundle
-from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.yamlread import Limits
 from dab_guard.cache import per_object
@@ -641,7 +641,7 @@ def task_entry(target: Target, ref: TaskRef, cache: SourceCache | None = None) -
         if not isinstance(value, str) or is_unknown(value) or source == "GIT" or (has_git_source and source != "WORKSPACE"):
             return None
         path = (*ref.path, task_type, key)
-        local = target.local_path(path, value)
+        local = target.local_path(path, value, file_of(section, key))
         if local is None:
             return None
         rel = local.as_posix()

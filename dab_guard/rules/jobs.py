@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.cache import per_object
 from dab_guard.edits import add_to_value, replace_scalar, written_value
@@ -95,6 +95,7 @@ class PathUse:
     value: str
     kind: Kind
     label: str  # how the user knows the field: "python_file", "libraries[].whl"...
+    file: str | None = None  # the file that wrote it, when known where the use is found (see Target.local_path)
 
 
 def _task_paths(base: PathParts, task: YMap) -> Iterator[PathUse]:
@@ -103,10 +104,14 @@ def _task_paths(base: PathParts, task: YMap) -> Iterator[PathUse]:
 
     notebook = task.get("notebook_task")
     if isinstance(notebook, YMap) and not git(notebook) and isinstance(notebook.get("notebook_path"), str):
-        yield PathUse((*base, "notebook_task", "notebook_path"), notebook["notebook_path"], Kind.NOTEBOOK, "notebook_path")
+        yield PathUse(
+            (*base, "notebook_task", "notebook_path"), notebook["notebook_path"], Kind.NOTEBOOK, "notebook_path", file_of(notebook, "notebook_path")
+        )
     python = task.get("spark_python_task")
     if isinstance(python, YMap) and not git(python) and isinstance(python.get("python_file"), str):
-        yield PathUse((*base, "spark_python_task", "python_file"), python["python_file"], Kind.FILE, "python_file")
+        yield PathUse(
+            (*base, "spark_python_task", "python_file"), python["python_file"], Kind.FILE, "python_file", file_of(python, "python_file")
+        )
     dbt = task.get("dbt_task")
     if isinstance(dbt, YMap) and not git(dbt) and isinstance(dbt.get("project_directory"), str):
         yield PathUse((*base, "dbt_task", "project_directory"), dbt["project_directory"], Kind.FOLDER, "project_directory")
@@ -243,7 +248,7 @@ class MissingFile(Rule):
                 continue  # built by `databricks bundle deploy`, or matched only after the build
             if use.kind is not Kind.GLOB and _GLOB_CHARS.search(value):
                 continue
-            rel = target.local_path(use.parts, value)
+            rel = target.local_path(use.parts, value, use.file)
             if rel is None:
                 continue
             if use.kind is Kind.GLOB:
