@@ -115,6 +115,20 @@ def secret_name(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def could_take_part(text: str) -> bool:
+    """Whether a scalar could take part in a credential finding: a value with a credential's hint, or a name that
+    says credential (a key, an argument such as ``--token``, the ``head`` of ``head=tail``, a ``name:`` value).
+
+    Every finding of :func:`find_secrets` needs such a scalar, so a file without one has none (the reader notes it,
+    and the walk is skipped).
+    """
+    if _HINT_RE.search(text) or secret_name(text) is not None:
+        return True
+    head, sep, _ = text.partition("=")
+    return bool(sep) and secret_name(head) is not None
+
+
 @lru_cache(maxsize=4096)
 def _names_scope(name: str) -> bool:
     """A key or option such as ``secret_scope`` or ``--scope``, beside which ``secret_key: x`` names a key in a scope."""
@@ -254,7 +268,7 @@ def file_secrets(bundle: Bundle) -> list[tuple[str, list[SecretValue]]]:
     global _cache
     if _cache is not None and _cache[0]() is bundle:
         return _cache[1]
-    found = [(rel, find_secrets(source.doc.value)) for rel, source in bundle.files.items()]
+    found = [(rel, find_secrets(source.doc.value) if source.doc.may_hold_secrets else []) for rel, source in bundle.files.items()]
     _cache = (weakref.ref(bundle), found)
     return found
 

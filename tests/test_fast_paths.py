@@ -57,3 +57,33 @@ def test_the_file_of_a_value_is_the_file_its_path_locates(bundle: Path) -> None:
             known = file_of(container, key)  # type: ignore[arg-type]
             if known is not None:
                 assert known == file_at(target.config, path), path
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[f"{p.parent.name}/{p.name}" for p in BUNDLES])
+def test_a_file_the_reader_clears_of_credentials_has_none(bundle: Path) -> None:
+    from dab_guard.bundle.loader import BundleError, load_bundle
+    from dab_guard.secrets import find_secrets
+
+    try:
+        loaded = load_bundle(bundle, None)
+    except BundleError:
+        return
+    for source in loaded.files.values():
+        if not source.doc.may_hold_secrets:
+            assert find_secrets(source.doc.value) == [], source.rel
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("a:\n  b: plain\n  task_key: x\n", False),
+        ("a:\n  db_password: hunter22\n", True),
+        ("a:\n  - --token\n  - abc123\n", True),
+        ("a:\n  - api_key=abc123\n", True),
+        ("a:\n  - name: HF_TOKEN\n    value: abc123\n", True),
+        ("a:\n  host: https://user:pw@example.com\n", True),
+        ("variables:\n  openai_api_key:\n    default: sk-x\n", True),
+    ],
+)
+def test_the_reader_notes_which_files_may_hold_credentials(text: str, holds: bool) -> None:
+    assert yamlread.read_yaml(text, "f.yml").may_hold_secrets is holds

@@ -24,6 +24,7 @@ from yaml.scanner import Scanner
 
 from dab_guard.bundle.located import YMap, YSeq, file_id, pack
 from dab_guard.finding import Loc, Severity
+from dab_guard.secrets import could_take_part
 
 _DEFAULT_SCALAR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
 _DEFAULT_TAGS: dict[type, str] = {
@@ -156,6 +157,8 @@ class YamlDocument:
     value: Any
     problems: list[Problem]
     anchor_keys: frozenset[str] = frozenset()  # top-level keys whose value carries a YAML anchor
+    # False when no scalar could take part in a credential finding (dab_guard.secrets.could_take_part).
+    may_hold_secrets: bool = True
 
 
 _INTERNED_LENGTH = 120
@@ -169,6 +172,7 @@ class _Converter:
         self.problems: list[Problem] = []
         self.count = 0
         self.file_id = file_id(file)
+        self.may_hold_secrets = False
 
     def loc(self, node: Node) -> Loc:
         mark = node.start_mark
@@ -214,6 +218,8 @@ class _Converter:
         text = node.value
         if len(text) <= _INTERNED_LENGTH:
             text = sys.intern(text)  # the same values recur in every job of a big bundle: keep one copy of each
+        if not self.may_hold_secrets and could_take_part(text):
+            self.may_hold_secrets = True
         if tag == _STR:
             # A plain scalar has no style: None from PyYAML's parser, "" from libyaml's.
             return resolve_plain(text) if not node.style else text
@@ -273,6 +279,8 @@ class _Converter:
         if isinstance(node, ScalarNode):
             if isinstance(node.value, str) and len(node.value) <= _INTERNED_LENGTH:
                 node.value = sys.intern(node.value)
+            if not self.may_hold_secrets and could_take_part(str(node.value)):
+                self.may_hold_secrets = True
             if node.tag not in _KNOWN_TAGS:
                 self.check_tag(node, "key")
                 return str(node.value)
@@ -439,7 +447,7 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
             index = value_node.start_mark.index
             if isinstance(key_node, ScalarNode) and text[index : index + 1] == "&":
                 anchors.add(key_node.value)
-    return YamlDocument(value, converter.problems, frozenset(anchors))
+    return YamlDocument(value, converter.problems, frozenset(anchors), converter.may_hold_secrets)
 
 
 def _one_line(text: str) -> str:
