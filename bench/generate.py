@@ -68,7 +68,7 @@ print(HERE)
 '''
 
 
-def job_yaml(i: int, clusters: int, tasks: int, bad: bool) -> str:
+def job_yaml(i: int, clusters: int, tasks: int, bad: bool, script_per_task: bool = False) -> str:
     lines = ["resources:", "  jobs:", f"    job_{i}:", f"      name: job-{i}-${{bundle.target}}", "      max_concurrent_runs: 1",
              "      queue:", "        enabled: true", "      job_clusters:"]
     for c in range(clusters):
@@ -96,13 +96,16 @@ def job_yaml(i: int, clusters: int, tasks: int, bad: bool) -> str:
             lines += ["          depends_on:", f"            - task_key: task_{t - 1}"]
         lines += [
             "          spark_python_task:",
-            f"            python_file: ../src/job_{i}.py",
+            f"            python_file: ../src/job_{i}_{t}.py" if script_per_task else f"            python_file: ../src/job_{i}.py",
             '            parameters: ["--catalog", "${var.catalog}", "--schema", "${var.schema}"]',
         ]
     return "\n".join(lines) + "\n"
 
 
-def generate(out: Path, jobs: int, clusters: int = 2, tasks: int = 5, targets: int = 2, scripts: bool = True, bad: float = 0.0) -> Path:
+def generate(
+    out: Path, jobs: int, clusters: int = 2, tasks: int = 5, targets: int = 2, scripts: bool = True, bad: float = 0.0, script_per_task: bool = False
+) -> Path:
+    """Write the bundle; with ``script_per_task`` every task runs a script of its own (jobs x tasks scripts)."""
     if out.exists():
         shutil.rmtree(out)
     (out / "resources").mkdir(parents=True)
@@ -116,11 +119,14 @@ def generate(out: Path, jobs: int, clusters: int = 2, tasks: int = 5, targets: i
     (out / "databricks.yml").write_text(ROOT.format(jobs=jobs, targets=target_text))
     for i in range(jobs):
         is_bad = rng.random() < bad
-        (out / "resources" / f"job_{i}.yml").write_text(job_yaml(i, clusters, tasks, is_bad))
-        if scripts:
-            (out / "src" / f"job_{i}.py").write_text((SCRIPT_BAD if is_bad else SCRIPT_GOOD).format(i=i))
-        else:
-            (out / "src" / f"job_{i}.py").write_text("print('hello')\n")
+        (out / "resources" / f"job_{i}.yml").write_text(job_yaml(i, clusters, tasks, is_bad, script_per_task))
+        names = [f"job_{i}_{t}" for t in range(tasks)] if script_per_task else [f"job_{i}"]
+        for name in names:
+            if scripts:
+                script_bad = rng.random() < bad if script_per_task else is_bad
+                (out / "src" / f"{name}.py").write_text((SCRIPT_BAD if script_bad else SCRIPT_GOOD).format(i=name))
+            else:
+                (out / "src" / f"{name}.py").write_text("print('hello')\n")
     return out
 
 
