@@ -1,8 +1,10 @@
-"""Fast paths never change findings: libyaml versus the pure-Python reader, on every fixture and corpus bundle."""
+"""Fast paths never change findings: libyaml versus the pure-Python reader, sharing between targets on and off, and
+the shortcuts the reader takes, on every fixture and corpus bundle."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,37 @@ def test_a_file_the_reader_clears_of_credentials_has_none(bundle: Path) -> None:
 )
 def test_the_reader_notes_which_files_may_hold_credentials(text: str, holds: bool) -> None:
     assert yamlread.read_yaml(text, "f.yml").may_hold_secrets is holds
+
+
+def _everything(bundle: Path) -> tuple[object, ...]:
+    """Findings (every field, targets included) and fixes of a run, or the error that stopped it."""
+    try:
+        result = validate(bundle, settings=load_settings(bundle), fixes=True)
+    except Exception as exc:  # a fixture of unusable input: the same error either way
+        return ("error", type(exc).__name__, str(exc))
+    return (tuple(result.findings), tuple((f.finding, f.target, f.fix) for f in result.fixes))
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[f"{p.parent.name}/{p.name}" for p in BUNDLES])
+def test_sharing_between_targets_never_changes_findings(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from dab_guard import engine
+    from dab_guard.cache import per_object
+    from dab_guard.schema.validate import SchemaChecker
+
+    shared = _everything(bundle)
+    # Off: targets share no resolved value, the schema pre-check keeps no verdict, and every task's program and
+    # every referenced path is worked out again.
+    monkeypatch.setattr(engine, "SharedSubstitutions", lambda: None)
+    monkeypatch.setattr(SchemaChecker, "remembering", lambda self, memo: contextlib.nullcontext())
+
+    def unshared(owner: object, kind: str, build: Any) -> Any:
+        return build() if kind in ("programs", "path-problems") else per_object(owner, kind, build)
+
+    from dab_guard.python import program
+    from dab_guard.rules import jobs
+
+    monkeypatch.setattr(program, "per_object", unshared)
+    monkeypatch.setattr(jobs, "per_object", unshared)
+    assert _everything(bundle) == shared
