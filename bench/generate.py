@@ -1,6 +1,6 @@
 """Generate a synthetic bundle for benchmarks: N jobs in N files (plus the root), like a large monorepo.
 
-    python bench/generate.py OUT_DIR --jobs 1000 [--clusters 2] [--tasks 5] [--targets 2] [--no-scripts] [--bad 0.1]
+    python bench/generate.py OUT_DIR --jobs 1000 [--clusters 2] [--tasks 5] [--targets 2] [--no-scripts] [--bad 0.1] [--script-per-task]
 
 Each job has ``--clusters`` job clusters and ``--tasks`` spark_python_tasks, and one small job script (a one-line
 script with ``--no-scripts``); ``--bad`` is the fraction of jobs seeded with violations (a spark_version without
@@ -139,8 +139,9 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=2)
     parser.add_argument("--no-scripts", dest="scripts", action="store_false")
     parser.add_argument("--bad", type=float, default=0.0)
+    parser.add_argument("--script-per-task", action="store_true", help="every task runs a script of its own")
     args = parser.parse_args()
-    generate(args.out, args.jobs, args.clusters, args.tasks, args.targets, args.scripts, args.bad)
+    generate(args.out, args.jobs, args.clusters, args.tasks, args.targets, args.scripts, args.bad, args.script_per_task)
     print(f"wrote {args.jobs} jobs to {args.out}")
 
 

@@ -78,7 +78,7 @@ def _add_check_options(parser: argparse.ArgumentParser, formats: list[str]) -> N
         "--jobs",
         type=_jobs,
         metavar="N",
-        help="use up to N processes: targets are checked side by side (default: one after another; a large bundle's files are parsed on every core unless -j 1)",
+        help="use up to N processes, at most one per core: targets are checked side by side (default: one after another; a large bundle's files are parsed on every core unless -j 1)",
     )
 
 

@@ -291,7 +291,7 @@ def load_workers(settings: Settings, extra_rules: Sequence[type[Rule]] = ()) -> 
     """
     if extra_rules or settings.online is not None:
         return 1
-    return settings.jobs if settings.jobs is not None else available_cores()
+    return min(settings.jobs, available_cores()) if settings.jobs is not None else available_cores()
 
 
 def check_workers(settings: Settings, extra_rules: Sequence[type[Rule]] = ()) -> int:
@@ -303,7 +303,7 @@ def check_workers(settings: Settings, extra_rules: Sequence[type[Rule]] = ()) ->
     """
     if extra_rules or settings.online is not None:
         return 1
-    return settings.jobs or 1
+    return min(settings.jobs or 1, available_cores())  # more processes than cores only add memory
 
 
 def _name(rule_id: str, rules: Iterable[Rule]) -> str:

@@ -23,6 +23,14 @@ from tests.expectations import all_fixtures
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="forking is used on Linux only")
 
 
+@pytest.fixture(autouse=True)
+def _two_cores_at_least(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs is capped at the cores; these tests fork whatever machine runs them."""
+    from dab_guard import engine
+
+    monkeypatch.setattr(engine, "available_cores", lambda: max(4, parallel.available_cores()))
+
+
 def _targets(bundle: Path) -> int:
     try:
         return len(load_bundle(bundle, None).target_names())
@@ -159,6 +167,7 @@ def test_by_default_files_are_parsed_on_every_core_and_targets_checked_in_turn(m
     assert (engine.load_workers(cli_default), engine.check_workers(cli_default)) == (4, 1)
     assert (engine.load_workers(Settings(jobs=3)), engine.check_workers(Settings(jobs=3))) == (3, 3)
     assert (engine.load_workers(Settings(jobs=1)), engine.check_workers(Settings(jobs=1))) == (1, 1)
+    assert (engine.load_workers(Settings(jobs=16)), engine.check_workers(Settings(jobs=16))) == (4, 4)  # no more than the cores
 
 
 def test_online_runs_stay_in_one_process() -> None:
