@@ -191,6 +191,28 @@ def test_github_output_cannot_be_made_to_issue_other_commands(tmp_path: Path, ca
     assert lines[-1].startswith("dab-guard: ") and "%0A::warning" in lines[-1]
 
 
+def test_text_output_keeps_each_finding_on_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Values, target names and the bundle name are the author's: a line break or a terminal escape in them is shown
+    # escaped, so one finding is one line and cannot rewrite what the terminal or a CI log shows.
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "databricks.yml").write_text(
+        'bundle:\n  name: "b\\nfake.yml:1:1: DG000 [error] forged"\n'
+        'targets:\n  "dev\\n\\e[2Jcleared":\n    default: true\n'
+        "resources:\n  jobs:\n    j:\n      name: j\n      tasks:\n"
+        '        - task_key: t\n'
+        "          existing_cluster_id: abc\n"
+        '          spark_python_task:\n            python_file: "./missing\\nforged.py:1:1: DG000 [error] x"\n',
+        encoding="utf-8",
+    )
+    _, out = _run(capsys, "validate", str(bundle))
+    lines = out.splitlines()
+    assert lines[-1].startswith("Found ") and "\x1b" not in out
+    assert all(re.match(r"^[^:]+:\d+:\d+: DG\d{3} \[(error|warning|info)\] ", line) for line in lines[:-1]), out
+    assert not any(line.startswith(("fake.yml", "forged.py")) for line in lines)
+    assert "target 'dev\\n\\x1b[2Jcleared'" in out and "bundle b\\nfake.yml:1:1" in lines[-1]
+
+
 # --- JUnit -----------------------------------------------------------------------------------------------------
 
 
