@@ -1,9 +1,10 @@
-"""Run independent pieces of work (the checks of each target) on several cores, by forking.
+"""Run independent pieces of work on several cores, by forking: the included files of a large bundle, and the
+targets with --jobs.
 
-The work is CPU-bound Python, so threads would not help; forked processes start with the loaded bundle already in
-memory (copy-on-write), so nothing large crosses a process boundary: only each item's results go back, pickled.
-Forking is used only where it is safe and cheap (Linux, no threads started); everywhere else, and whenever a worker
-fails for any reason, the work runs in this process, so results and errors are exactly those of a sequential run.
+The work is CPU-bound Python, so threads would not help; forked processes start with what this process has loaded
+already in memory (copy-on-write), so only the items' results cross a process boundary, pickled. Forking is used only
+where it is safe (Linux, no threads started); everywhere else, and whenever a worker fails for any reason, the work
+runs in this process, so the results are those of a sequential run and an error surfaces as it would there.
 """
 
 from __future__ import annotations
