@@ -51,7 +51,17 @@ def _pack_loc(loc: Loc | None) -> int | None:
 def _unpack(code: int) -> Loc | None:
     if not code:
         return None
-    return Loc(_FILES[code >> (_LINE_BITS + _COL_BITS)], (code >> _COL_BITS) & _LINE_MASK, code & _COL_MASK)
+    return Loc(_file(code), (code >> _COL_BITS) & _LINE_MASK, code & _COL_MASK)
+
+
+def _file(code: int) -> str:
+    """The file name of a packed position."""
+    return _FILES[code >> (_LINE_BITS + _COL_BITS)]
+
+
+def _stored(code: int | Loc | None) -> Loc | None:
+    """A position as a list stores it (packed, or a Loc that did not pack), as a Loc."""
+    return _unpack(code) if isinstance(code, int) else code
 
 
 # A mapping entry's positions: both packed into one integer, or a pair of Locs when one does not pack.
@@ -179,15 +189,14 @@ class _ItemLocs:
         self._codes = codes
 
     def __getitem__(self, index: int) -> Loc | None:
-        code = self._codes[index]  # an int index: a slice would give packed codes, so it is not offered
-        return _unpack(code) if isinstance(code, int) else code
+        return _stored(self._codes[index])  # an int index: a slice would give packed codes, so it is not offered
 
     def __len__(self) -> int:
         return len(self._codes)
 
     def __iter__(self) -> Iterator[Loc | None]:
         for code in self._codes:
-            yield _unpack(code) if isinstance(code, int) else code
+            yield _stored(code)
 
 
 class YSeq(list[Any]):
@@ -205,8 +214,7 @@ class YSeq(list[Any]):
         return _ItemLocs(self._codes)
 
     def item_loc(self, index: int) -> Loc | None:
-        code = self._codes[index]
-        return _unpack(code) if isinstance(code, int) else code
+        return _stored(self._codes[index])
 
     def add(self, value: Any, loc: Loc | None, note: str | None = None) -> None:
         self.append(value)
@@ -262,7 +270,7 @@ def file_at(root: Any, parts: PathParts) -> str | None:
     """The file :func:`locate` would give for ``parts`` (without building the position)."""
     best, _ = _locate(root, parts, False)
     if isinstance(best, int):
-        return _FILES[best >> (_LINE_BITS + _COL_BITS)] if best else None
+        return _file(best) if best else None
     return best.file if best is not None else None
 
 
@@ -274,7 +282,7 @@ def file_of(container: YMap, key: str) -> str | None:
         return None
     if isinstance(pos, int):
         code = (pos & _LOC_MASK) or (pos >> _LOC_BITS)
-        return _FILES[code >> (_LINE_BITS + _COL_BITS)] if code else None
+        return _file(code) if code else None
     loc = pos[1] or pos[0]
     return loc.file if loc is not None else None
 
