@@ -53,6 +53,7 @@ class Variable:
     source: str  # "--var", "environment", "overrides file", "target", "default", "lookup" or "none"
     value: Any = None
     value_loc: Loc | None = None
+    resolved: Any = None  # the value with its own references substituted (None when it has no value)
 
 
 @dataclass
@@ -537,6 +538,9 @@ def resolve_target(
     resolver.shared = shared
     resolved = _substitute_sections(resolver, config)
     resolved = _apply_cluster_override(resolved)
+    for var in resolver.variables.values():
+        if var.value is not None:
+            var.resolved = resolver.substitute(var.value, var.value_loc or var.loc)
     return Target(name, bundle, resolved, resolver.variables, resolver.problems)
 
 

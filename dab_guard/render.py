@@ -1,0 +1,156 @@
+"""One resolved target as plain JSON, in the shape ``databricks bundle validate -o json`` prints.
+
+The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
+converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
+integer), fields that resolve to an empty string dropped where the CLI drops them, and ``variables`` with each
+one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
+metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dab_guard.bundle.resolve import Target
+from dab_guard.schema import bundle_schema
+
+# Sections the CLI drops once the configuration is loaded: includes are read and targets merged in.
+_LOADING_ONLY = ("include", "targets", "environments")
+
+
+def render_target(target: Target) -> dict[str, Any]:
+    """The resolved configuration of ``target`` as JSON-ready dicts, lists and scalars."""
+    schema = bundle_schema()
+    out: dict[str, Any] = {}
+    for key in sorted(target.config):
+        if key in _LOADING_ONLY or key == "variables":
+            continue
+        value = _normalized(target.config[key], _property(schema, schema, key), schema, (key,))
+        if value is not _DROP:
+            out[key] = value
+    variables = _variables(target)
+    if variables:
+        out["variables"] = variables
+    return out
+
+
+def _variables(target: Target) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in sorted(target.variables):
+        var = target.variables[name]
+        entry: dict[str, Any] = {}
+        definition = var.definition or {}
+        for key in ("default", "description", "lookup", "type"):
+            if key in definition and definition[key] is not None:
+                entry[key] = _plain(definition[key])
+        if var.source != "none" and not (var.source == "lookup" and var.value is None):
+            entry["value"] = _plain(var.resolved if var.resolved is not None else var.value)
+        out[name] = entry
+    return out
+
+
+_DROP = object()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """``value`` converted as the CLI converts a configuration value to its schema's type."""
+    node = _deref(node, schema)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value):
+            item = _normalized(value[key], _property(node, schema, key), schema, (*path, key))
+            if item is not _DROP:
+                out[key] = item
+        return out
+    if isinstance(value, list):
+        items = node.get("items") if isinstance(node, dict) and isinstance(node.get("items"), dict) else None
+        return [v for v in (_normalized(item, items, schema, path) for item in value) if v is not _DROP]
+    if value is None:
+        return _DROP
+    types = _types(node)
+    if not types or (isinstance(value, str) and "${" in value):
+        return value
+    if isinstance(value, str):
+        if value == "" and "string" in types and _drops_empty(path):
+            return _DROP
+        if "string" in types and len(types) == 1:
+            return value
+        if "boolean" in types and value.lower() in _BOOLEANS:
+            return _BOOLEANS[value.lower()]
+        if "integer" in types:
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        if "number" in types:
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        return value
+    if isinstance(value, bool):
+        if "boolean" not in types and "string" in types:
+            return "true" if value else "false"
+        return value
+    if isinstance(value, (int, float)):
+        if "integer" not in types and "number" not in types and "string" in types:
+            return str(value)
+        if "integer" in types and isinstance(value, float) and value.is_integer():
+            return int(value)
+    return value
+
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _drops_empty(path: tuple[str, ...]) -> bool:
+    """Whether the CLI drops a field of ``path`` whose value is ``""`` (it keeps them in variables and maps of
+    strings, such as ``spark_conf``, ``tags`` and task parameters)."""
+    return len(path) > 2 and path[0] == "resources"
+
+
+def _types(node: dict[str, Any] | None) -> tuple[str, ...]:
+    if not isinstance(node, dict):
+        return ()
+    kind = node.get("type")
+    if isinstance(kind, str):
+        return (kind,)
+    if isinstance(kind, list):
+        return tuple(t for t in kind if isinstance(t, str))
+    return ()
+
+
+def _deref(node: dict[str, Any] | None, schema: dict[str, Any]) -> dict[str, Any] | None:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 32:
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
+            return None
+        node = schema.get("$defs", {}).get(ref[len("#/$defs/"):])
+        seen += 1
+    if isinstance(node, dict) and "anyOf" in node:
+        for option in node["anyOf"]:
+            option = _deref(option, schema)
+            if isinstance(option, dict) and option.get("type") not in (None, "string"):
+                return option
+    return node
+
+
+def _property(node: dict[str, Any] | None, schema: dict[str, Any], key: str) -> dict[str, Any] | None:
+    node = _deref(node, schema)
+    if not isinstance(node, dict):
+        return None
+    properties = node.get("properties")
+    if isinstance(properties, dict) and key in properties:
+        found = properties[key]
+        return found if isinstance(found, dict) else None
+    extra = node.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None

@@ -1,0 +1,425 @@
+"""Replay the Databricks CLI's own bundle acceptance tests against dab-guard, and count where the two disagree.
+
+The CLI's repository (databricks/cli) keeps, under ``acceptance/bundle/**``, a ``script`` of ``databricks bundle
+validate ...`` calls per test and the exact ``output.txt`` they printed, with ``-o json`` outputs of the resolved
+configuration. This script reads those folders (it never runs the CLI), runs dab-guard in-process on the same bundle
+with the same target, ``--var`` values and environment, and counts:
+
+- false errors: calls the CLI accepts where a loading rule (DG001-DG009) gives an error, or dab-guard refuses the
+  bundle (exit 2);
+- missed errors: calls where the CLI prints ``Error:`` and dab-guard gives no error at all (each one printed, with
+  the CLI's message, so that those which need a workspace can be told apart);
+- resolved configuration: for calls whose JSON the test recorded, ``dab-guard render`` of the same target, passed
+  through the same ``jq`` filter, compared with it (what only the CLI computes is left out: see ``_CLI_ONLY``).
+
+Usage (``jq`` must be on PATH for the JSON comparison)::
+
+    git -C CLI_CHECKOUT archive HEAD acceptance | tar -x -C /tmp/cli
+    .venv/bin/python scripts/replay_cli_acceptance.py /tmp/cli/acceptance/bundle [--verbose] [--only SUBSTRING]
+
+It is a measuring tool for developers, not part of the test suite: the tests hold fixtures of our own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dab_guard.bundle.loader import ROOT_NAMES, BundleError  # noqa: E402
+from dab_guard.engine import validate  # noqa: E402
+from dab_guard.render import render_target  # noqa: E402
+
+LOADING_RULES = {f"DG00{i}" for i in range(1, 10)} | {f"DG01{i}" for i in range(0, 10)}
+# Commands in a script that change the test folder before a later validate call: such calls are not replayed.
+_MUTATING = re.compile(r"^\s*(?:trace\s+)?(?:cp|mv|rm|mkdir|touch|echo .*>|cat .*>|sed -i|envsubst|update_file|git|ln|chmod|printf .*>|cd)\b")
+_SKIP_WORDS = ("uv run", "bundle run", "--help", "benchmark.py", "DATABRICKS_BUNDLE_ROOT", "--include-locations", "$(", "`")
+
+
+@dataclass
+class Call:
+    test: str
+    folder: Path
+    line: str
+    args: list[str]
+    env: dict[str, str]
+    expect_error: bool
+    pipeline: str  # what the JSON is piped through ("" for none)
+    redirect: str  # the file the JSON is written to ("" for stdout)
+    section: str | None = None  # what the CLI printed for this call
+    targets: list[str] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    json_out: bool = False
+
+
+def sections(output: str) -> list[tuple[str | None, str]]:
+    """The output split at each ``>>> command`` header: (header, text after it)."""
+    parts: list[tuple[str | None, str]] = []
+    header: str | None = None
+    lines: list[str] = []
+    for line in output.splitlines():
+        if line.startswith(">>> "):
+            parts.append((header, "\n".join(lines)))
+            header, lines = line[4:], []
+        else:
+            lines.append(line)
+    parts.append((header, "\n".join(lines)))
+    return parts
+
+
+def script_lines(text: str) -> list[str]:
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def split_command(line: str) -> tuple[str, str, str]:
+    """(command, pipeline, redirect) of a script line."""
+    command, pipeline, redirect = line, "", ""
+    if "|" in line:
+        command, _, pipeline = line.partition("|")
+    target = pipeline or command
+    match = re.search(r"(?<![0-9&])>\s*(\S+)", target)
+    if match:
+        redirect = match.group(1)
+        target = target[: match.start()] + target[match.end():]
+        if pipeline:
+            pipeline = target
+        else:
+            command = target
+    command = re.sub(r"2>\s*\S+", "", command)
+    pipeline = re.sub(r"2>\s*\S+", "", pipeline)
+    return command.strip(), pipeline.strip(), redirect
+
+
+def parse_call(test: str, folder: Path, line: str, assignments: dict[str, str]) -> Call | None:
+    command, pipeline, redirect = split_command(line)
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    env: dict[str, str] = {}
+    expect_error = False
+    cwd = folder
+    i = 0
+    while i < len(words) and words[i] != "$CLI":
+        word = words[i]
+        if word in ("trace",):
+            pass
+        elif word == "musterr":
+            expect_error = True
+        elif word == "errcode":
+            pass
+        elif word == "withdir" and i + 1 < len(words):
+            cwd = folder / words[i + 1]
+            i += 1
+        elif re.match(r"^[A-Z_][A-Z0-9_]*=", word):
+            name, _, value = word.partition("=")
+            env[name] = value
+        else:
+            return None
+        i += 1
+    if words[i + 1 : i + 3] != ["bundle", "validate"]:
+        return None
+    args = words[i + 3 :]
+    call = Call(test, cwd, line, args, env, expect_error, pipeline, redirect)
+    j = 0
+    while j < len(args):
+        arg = args[j]
+        if arg in ("-t", "--target") and j + 1 < len(args):
+            call.targets.append(args[j + 1])
+            j += 1
+        elif arg.startswith("--target="):
+            call.targets.append(arg.split("=", 1)[1])
+        elif arg == "--var" and j + 1 < len(args):
+            name, _, value = args[j + 1].partition("=")
+            call.variables[name] = value
+            j += 1
+        elif arg.startswith("--var="):
+            name, _, value = arg[6:].partition("=")
+            call.variables[name] = value
+        elif arg in ("-o", "--output") and j + 1 < len(args):
+            call.json_out = args[j + 1] == "json"
+            j += 1
+        elif arg == "--strict":
+            return None  # warnings as errors: not comparable
+        elif arg.startswith("-"):
+            return None
+        j += 1
+    if any("$" in value for value in call.variables.values()) or any("$" in t for t in call.targets):
+        return None
+    for name, value in assignments.items():
+        call.pipeline = call.pipeline.replace(f"${name}", shlex.quote(value)).replace(f"${{{name}}}", shlex.quote(value))
+    return call
+
+
+def header_of(call: Call) -> str:
+    command, _, _ = split_command(call.line)
+    header = re.sub(r"^trace\s+", "", command).replace("$CLI", "[CLI]")
+    header = re.sub(r"^(musterr|errcode)\s+trace\s+", r"\1 ", header)
+    return " ".join(shlex.split(header)) if header else header
+
+
+def calls_of(folder: Path, root: Path) -> list[Call]:
+    script = (folder / "script").read_text(encoding="utf-8", errors="replace")
+    output_path = folder / "output.txt"
+    output = output_path.read_text(encoding="utf-8", errors="replace") if output_path.exists() else ""
+    lines = script_lines(script)
+    assignments: dict[str, str] = {}
+    calls: list[Call] = []
+    mutated = False
+    for line in lines:
+        assign = re.match(r"^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$", line)
+        if assign and "$CLI" not in line:
+            try:
+                assignments[assign.group(1)] = " ".join(shlex.split(assign.group(2)))
+            except ValueError:
+                pass
+            continue
+        if "$CLI bundle validate" in line and not any(word in line for word in _SKIP_WORDS) and not mutated:
+            call = parse_call(folder.relative_to(root).as_posix(), folder, line, assignments)
+            if call is not None:
+                calls.append(call)
+            continue
+        if "$CLI" in line or _MUTATING.match(line) or line.startswith(("for ", "while ", "if ", "source", ". ")):
+            mutated = mutated or "bundle validate" not in line
+    # Match each call with what the CLI printed: its traced header, or the whole output for a lone untraced call.
+    parts = sections(output)
+    used: set[int] = set()
+    validate_lines = [line for line in lines if "bundle validate" in line]
+    for call in calls:
+        if "trace" in shlex.split(split_command(call.line)[0])[:3]:
+            wanted = header_of(call)
+            for index, (header, text) in enumerate(parts):
+                if index not in used and header is not None and " ".join(header.split()) == wanted:
+                    used.add(index)
+                    call.section = text
+                    break
+        elif len(validate_lines) == 1 and len(lines) == 1 and len(parts) == 1:
+            call.section = parts[0][1]
+    return calls
+
+
+def cli_errors(text: str) -> list[str]:
+    return [line[len("Error: "):] for line in text.splitlines() if line.startswith("Error: ")]
+
+
+def cli_failed(call: Call) -> bool:
+    text = call.section or ""
+    code = re.search(r"^Exit code: (\d+)", text, re.MULTILINE)
+    return call.expect_error or bool(cli_errors(text)) or bool(code and code.group(1) != "0")
+
+
+def json_values(text: str) -> list[Any]:
+    """The JSON values printed in a section, skipping the diagnostics around them."""
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].lstrip()
+        if stripped[:1] in '{["' or stripped.startswith(("null", "true", "false")) or stripped[:1].isdigit() or stripped[:1] == "-":
+            rest = "".join(lines[i:])
+            try:
+                value, end = decoder.raw_decode(rest.lstrip())
+            except ValueError:
+                i += 1
+                continue
+            values.append(value)
+            consumed = rest.lstrip()[:end]
+            i += max(1, consumed.count("\n") + 1)
+            continue
+        i += 1
+    return values
+
+
+def through(pipeline: str, value: Any) -> list[Any] | None:
+    if not pipeline:
+        return [value]
+    if not pipeline.startswith("jq") or shutil.which("jq") is None:
+        return None
+    done = subprocess.run(["bash", "-c", pipeline], input=json.dumps(value), capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        return None
+    return json_values(done.stdout)
+
+
+# What only the CLI computes (a key the CLI printed and dab-guard's render does not have is left out of the
+# comparison when its path matches one of these): workspace paths, deployment metadata, defaults the CLI fills in
+# for resources, the git facts, and permissions or names a deployment mode adds.
+_CLI_ONLY = [
+    r"^bundle\.(git|terraform|uuid|engine|deployment)\b",
+    r"^workspace\.(current_user|root_path|file_path|artifact_path|state_path|resource_path)$",
+    r"^resources\.[a-z_]+\.[^.]+\.(deployment|edit_mode|format|max_concurrent_runs|queue|permissions|url|id|modified_status)$",
+    r"^resources\.[a-z_]+\.[^.]+\.(name|display_name)$",
+    r"\.(tags|custom_tags)(\.|$)",
+    r"^(permissions|sync|presets)(\.|$)",
+    r"^variables\.[^.]+\.(description|type)$",
+]
+
+
+def _cli_only(path: str) -> bool:
+    return any(re.search(pattern, path) for pattern in _CLI_ONLY)
+
+
+def _workspace_text(value: Any) -> bool:
+    return isinstance(value, str) and ("[USERNAME]" in value or "/Workspace/" in value or "${workspace." in value)
+
+
+def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "") -> list[str]:
+    """Where ``ours`` (dab-guard) differs from ``theirs`` (the CLI), CLI-only facts aside."""
+    where = f"{prefix}{path}" if path else prefix or "."
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        out: list[str] = []
+        for key in sorted(set(ours) | set(theirs)):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in theirs:
+                out.append(f"{prefix}{sub}: only in dab-guard")
+            elif key not in ours:
+                if not _cli_only(f"{prefix}{sub}".lstrip(".")):
+                    out.append(f"{prefix}{sub}: only in the CLI ({json.dumps(theirs[key])[:80]})")
+            else:
+                out.extend(differences(ours[key], theirs[key], sub, prefix))
+        return out
+    if isinstance(ours, list) and isinstance(theirs, list):
+        if len(ours) != len(theirs):
+            return [f"{where}: {len(ours)} items, the CLI has {len(theirs)}"]
+        out = []
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            out.extend(differences(a, b, f"{path}[{i}]", prefix))
+        return out
+    if _workspace_text(theirs) and (_workspace_text(ours) or isinstance(ours, str)):
+        return []  # a path the CLI rewrote to the workspace, or a value that names the deploying user
+    if ours != theirs or type(ours) is not type(theirs):
+        return [f"{where}: dab-guard {json.dumps(ours)[:80]}, the CLI {json.dumps(theirs)[:80]}"]
+    return []
+
+
+def recorded_json(call: Call) -> list[Any] | None:
+    if call.redirect:
+        path = call.folder / call.redirect
+        if not path.exists():
+            path = Path(os.path.normpath(call.folder / call.redirect))
+        try:
+            return [json.loads(path.read_text(encoding="utf-8"))]
+        except (OSError, ValueError):
+            return None
+    if call.section is None:
+        return None
+    values = json_values(call.section)
+    return values or None
+
+
+def bundle_root(folder: Path) -> Path | None:
+    for name in ROOT_NAMES:
+        if (folder / name).is_file():
+            return folder
+    return None
+
+
+def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) -> None:
+    if bundle_root(call.folder) is None:
+        stats["skipped: no bundle root in the folder (templated test)"] += 1
+        return
+    if call.section is None and not call.redirect:
+        stats["skipped: what the CLI printed is not recorded for this call"] += 1
+        return
+    stats["replayed"] += 1
+    env = {"HOME": "/nonexistent", **call.env}
+    # Tests run in a copy of their folder; so do we, so that nothing here changes the CLI's files.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "t"
+        shutil.copytree(call.folder, copy, symlinks=True)
+        try:
+            result = validate(copy, targets=call.targets, variables=call.variables or None, cwd=copy, env=env)
+            exit_2 = None
+        except BundleError as exc:
+            result, exit_2 = None, str(exc)
+        except Exception as exc:  # a crash is the worst outcome: report it loudly
+            stats["CRASH"] += 1
+            report.append(f"CRASH {call.test}: {call.line}: {type(exc).__name__}: {exc}")
+            return
+        cli_error = cli_failed(call) if call.section is not None else False
+        errors = [] if result is None else [f for f in result.findings if f.severity.label == "error"]
+        loading = [f for f in errors if f.rule in LOADING_RULES]
+        if not cli_error and call.section is not None:
+            stats["CLI accepts"] += 1
+            if exit_2 is not None or loading:
+                stats["false error (CLI accepts, loading rule error or exit 2)"] += 1
+                what = exit_2 if exit_2 is not None else "; ".join(f"{f.rule} {f.file}:{f.line} {f.message}" for f in loading[:3])
+                report.append(f"FALSE {call.test}: {' '.join(call.args)}: {what}")
+        elif cli_error:
+            stats["CLI errors"] += 1
+            if exit_2 is None and not errors:
+                stats["missed (CLI error, dab-guard no error)"] += 1
+                report.append(f"MISSED {call.test}: {' '.join(call.args)}: {' | '.join(cli_errors(call.section or ''))[:300]}")
+        if call.json_out and not cli_error and result is not None and result.targets:
+            theirs = recorded_json(call)
+            if theirs is None:
+                stats["json: not recorded"] += 1
+                return
+            target = result.resolved[result.targets[0]]
+            ours = through(call.pipeline, render_target(target))
+            if ours is None:
+                stats["json: filter not replayable"] += 1
+                return
+            stats["json: compared"] += 1
+            diffs: list[str] = []
+            if len(ours) != len(theirs):
+                diffs.append(f"{len(ours)} values, the CLI printed {len(theirs)}")
+            else:
+                for a, b in zip(ours, theirs, strict=True):
+                    diffs.extend(differences(a, b, prefix=_prefix(call.pipeline)))
+            if diffs:
+                stats["json: differs"] += 1
+                report.append(f"JSON {call.test}: {' '.join(call.args)} {call.pipeline}: " + "; ".join(diffs[:4]))
+            else:
+                stats["json: equal"] += 1
+    if verbose:
+        report.append(f"ok {call.test}: {' '.join(call.args)}")
+
+
+def _prefix(pipeline: str) -> str:
+    """The configuration path a ``jq .a.b`` filter selects, so CLI-only paths are recognised below it."""
+    match = re.match(r"^jq\s+'?\.([a-z_.]+)'?\s*$", pipeline)
+    return f"{match.group(1)}." if match else ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("acceptance", type=Path, help="the CLI's acceptance/bundle folder")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--only", default="", help="replay only tests whose folder contains this")
+    args = parser.parse_args()
+    root = args.acceptance.resolve()
+    stats: Counter[str] = Counter()
+    report: list[str] = []
+    tests = sorted({p.parent for p in root.rglob("script") if "bundle validate" in p.read_text(errors="replace")})
+    for folder in tests:
+        if args.only and args.only not in folder.relative_to(root).as_posix():
+            continue
+        stats["tests"] += 1
+        for call in calls_of(folder, root):
+            stats["calls"] += 1
+            replay(call, stats, args.verbose, report)
+    for line in report:
+        print(line)
+    print()
+    for key in sorted(stats):
+        print(f"{stats[key]:5d}  {key}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
