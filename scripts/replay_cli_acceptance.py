@@ -38,9 +38,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dab_guard.bundle.loader import ROOT_NAMES, BundleError  # noqa: E402
-from dab_guard.engine import validate  # noqa: E402
-from dab_guard.render import render_target  # noqa: E402
+import contextlib
+
+from dab_guard.bundle.loader import ROOT_NAMES, BundleError
+from dab_guard.engine import validate
+from dab_guard.render import render_target
 
 LOADING_RULES = {f"DG00{i}" for i in range(1, 10)} | {f"DG01{i}" for i in range(0, 10)}
 # Commands in a script that change the test folder before a later validate call: such calls are not replayed.
@@ -182,10 +184,8 @@ def calls_of(folder: Path, root: Path) -> list[Call]:
     for line in lines:
         assign = re.match(r"^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$", line)
         if assign and "$CLI" not in line:
-            try:
+            with contextlib.suppress(ValueError):
                 assignments[assign.group(1)] = " ".join(shlex.split(assign.group(2)))
-            except ValueError:
-                pass
             continue
         if "$CLI bundle validate" in line and not any(word in line for word in _SKIP_WORDS) and not mutated:
             call = parse_call(folder.relative_to(root).as_posix(), folder, line, assignments)
