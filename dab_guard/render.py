@@ -43,8 +43,10 @@ def _variables(target: Target) -> dict[str, Any]:
         for key in ("default", "description", "lookup", "type"):
             if key in definition and definition[key] is not None:
                 entry[key] = _plain(definition[key])
+        if var.source in ("default", "target") and var.resolved is not None:
+            entry["default"] = _plain(var.resolved)  # a target's value replaces the default, as the CLI merges it
         if var.source != "none" and not (var.source == "lookup" and var.value is None):
-            entry["value"] = _plain(var.resolved if var.resolved is not None else var.value)
+            entry["value"] = _plain(var.resolved)
         out[name] = entry
     return out
 

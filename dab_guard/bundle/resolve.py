@@ -21,10 +21,11 @@ from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, YSeq, copy_entry, file_at, locate
 from dab_guard.bundle.merge import merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
-from dab_guard.finding import Loc, PathParts
+from dab_guard.finding import Loc, PathParts, Severity
 
-# The CLI's own reference syntax (libs/dyn/dynvar): ${a.b[0].c}
-_NAME = r"[a-zA-Z]+(?:[-_]*[a-zA-Z0-9]+)*"
+# The CLI's own reference syntax (libs/dyn/dynvar): ${a.b[0].c}, each name of letters and digits of any script
+# (``\p{L}+([-_]*[\p{L}\p{N}]+)*``; ``[^\W\d_]`` is a letter and ``[^\W_]`` a letter or digit in Python's ``re``).
+_NAME = r"[^\W\d_]+(?:[-_]*[^\W_]+)*"
 REFERENCE_RE = re.compile(rf"\$\{{({_NAME}(?:\.{_NAME}(?:\[[0-9]+\])*)*(?:\[[0-9]+\])*)\}}")
 _PART_RE = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
@@ -38,6 +39,9 @@ CONFIG_SECTIONS = frozenset(
      "run_as", "scripts", "sync", "targets", "variables", "workspace")
 )  # fmt: skip
 _KNOWN_NAMESPACES = ("var", "variables", "bundle", "workspace", "resources", "artifacts")
+# The CLI substitutes references in rounds (a substituted value may hold references of its own, or a reference may
+# be spelt by others: ``${var.foo_${var.tail}}``) and gives up after this many, with a warning.
+MAX_ROUNDS = 11
 
 
 def is_unknown(value: Any) -> bool:
@@ -151,8 +155,8 @@ class _Resolver:
         self.env = env
         self.problems: list[Problem] = []
         self.variables: dict[str, Variable] = {}
-        self.resolving: list[str] = []
-        self.resolved: dict[str, Any] = {}
+        self.resolving: list[tuple[tuple[str, tuple[str | int, ...]], bool]] = []  # (variable, field), via a container
+        self.resolved: dict[tuple[str, tuple[str | int, ...]], Any] = {}
         self.cycles: set[frozenset[str]] = set()
         self.shared: SharedSubstitutions | None = None
         self._notes: dict[str, str] = {}  # one note text per variable, not one per use
@@ -223,29 +227,64 @@ class _Resolver:
             else:
                 var.value = found
 
-    def variable_value(self, name: str, loc: Loc) -> tuple[bool, Any]:
-        """(known, value) of a variable, its own references substituted."""
+    def variable_value(self, name: str, loc: Loc, parts: tuple[str | int, ...] = (), ref: str = "") -> tuple[bool, Any]:
+        """(known, value) of variable ``name`` or of the field ``parts`` of it, its own references substituted.
+
+        As the CLI does, a field is looked up in the value as written and only that field is substituted, so two
+        complex variables may refer to each other's fields. A circle of references through plain strings is an
+        error; one through a complex value is substituted round after round by the CLI until it gives up with a
+        warning, leaving the references as they are.
+        """
         var = self.variables[name]
         if var.source == "none" or (var.source == "lookup" and var.value is None):
             return False, None
-        if name in self.resolved:
-            return True, self.resolved[name]
-        if name in self.resolving:
-            members = self.resolving[self.resolving.index(name):]
-            if frozenset(members) in self.cycles:
-                return False, None
-            self.cycles.add(frozenset(members))
-            cycle = " -> ".join([*members, name])
-            self.problems.append(Problem("DG006", f"variable reference cycle: {cycle}", var.value_loc or var.loc or loc))
+        key = (name, parts)
+        if key in self.resolved:
+            return True, self.resolved[key]
+        value, value_loc = var.value, var.value_loc or loc
+        for i, part in enumerate(parts):
+            if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value_loc = (value.item_loc(part) if isinstance(value, YSeq) else None) or value_loc
+                value = value[part]
+                continue
+            if isinstance(value, dict) and part in value:
+                value_loc = (value.val_loc(str(part)) if isinstance(value, YMap) else None) or value_loc
+                value = value[part]
+                continue
+            where = f"var.{name}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[:i])
+            if isinstance(value, (dict, list)):
+                self.problems.append(Problem("DG006", f"reference does not exist: ${{{ref}}} (no '{part}' in the value of {where})", loc))
+            elif is_unknown(value):
+                self.problems.append(
+                    Problem("DG006", f"${{{ref}}}: {where} is the reference '{value}' where a mapping is needed; the Databricks CLI does not look through it (\"expected a map to index\")", loc)
+                )
+            else:
+                self.problems.append(Problem("DG006", f"${{{ref}}}: {where} is {_kind(value)}, not a mapping, so it has no field '{part}'", loc))
             return False, None
-        self.resolving.append(name)
+        container = isinstance(value, (dict, list))
+        for index, (earlier, _) in enumerate(self.resolving):
+            if earlier != key:
+                continue
+            members = self.resolving[index:]
+            names = [f"var.{n}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in ps) for (n, ps), _ in members]
+            circle = frozenset(names)
+            if circle not in self.cycles:
+                self.cycles.add(circle)
+                if container or any(through for _, through in members):
+                    self.problems.append(
+                        Problem("DG006", f"variable references go round in a circle through a complex value ({' -> '.join([*names, names[0]])}); the Databricks CLI stops after {MAX_ROUNDS} rounds (\"references are too deep\") and leaves them unresolved", var.value_loc or var.loc or loc, Severity.WARNING)
+                    )
+                else:
+                    self.problems.append(Problem("DG006", f"variable reference cycle: {' -> '.join([*names, names[0]])}", var.value_loc or var.loc or loc))
+            return False, None
+        self.resolving.append((key, container))
         try:
-            value = self.substitute(var.value, var.value_loc or loc)
+            value = self.substitute(value, value_loc)
         finally:
             self.resolving.pop()
         known = not _contains_unknown(value)
         if known:
-            self.resolved[name] = value
+            self.resolved[key] = value
         return known, value
 
     # --- references -------------------------------------------------------------------------------------------
@@ -261,26 +300,26 @@ class _Resolver:
                 hint = _did_you_mean(name, self.variables)
                 self.problems.append(Problem("DG006", f"reference to undefined variable '{name}' in ${{{ref}}}{hint}", loc))
                 return False, None, None
-            known, value = self.variable_value(name, loc)
+            known, value = self.variable_value(name, loc, tuple(rest), ref)
             var = self.variables[name]
             note = self._notes.get(var.name)
             if note is None:
                 note = self._notes[var.name] = _value_note(var, self.target_name)
             if not known:
                 return False, None, note
-            return self._walk(value, rest, ref, loc, note)
+            return True, value, note
         if head == "variables":
             return False, None, None
         if head == "bundle":
             if parts[1:2] in (["target"], ["environment"]):
                 return True, self.target_name, None
-            return self._walk(self.config.get("bundle"), parts[1:], ref, loc, None, missing_is_unknown=True)
+            return self._walk(self.config.get("bundle"), parts[1:], None)
         if head == "workspace":
             return self._workspace(parts[1:], ref, loc)
         if head == "resources":
             return False, None, None
         if head == "artifacts":
-            return self._walk(self.config.get("artifacts"), parts[1:], ref, loc, None, missing_is_unknown=True)
+            return self._walk(self.config.get("artifacts"), parts[1:], None)
         hint = _did_you_mean(str(head), _KNOWN_NAMESPACES)
         self.problems.append(Problem("DG006", f"unknown reference namespace '{head}' in ${{{ref}}}{hint}", loc))
         return False, None, None
@@ -296,7 +335,7 @@ class _Resolver:
             if isinstance(value, str) and value.startswith("~"):
                 # The CLI expands "~" to the deploying user's home folder, which is not known offline.
                 return False, None, None
-            return self._walk(value, parts[1:], ref, loc, None, missing_is_unknown=True)
+            return self._walk(value, parts[1:], None)
         name = self.config.get("bundle", {}).get("name") if isinstance(self.config.get("bundle"), dict) else None
         defaults = {
             "root_path": f"~/.bundle/{name}/{self.target_name}" if isinstance(name, str) else None,
@@ -314,15 +353,12 @@ class _Resolver:
             return False, None, None
         return (not is_unknown(value)), value, None
 
-    def _walk(
-        self, value: Any, rest: list[str | int], ref: str, loc: Loc, note: str | None, missing_is_unknown: bool = False
-    ) -> tuple[bool, Any, str | None]:
+    def _walk(self, value: Any, rest: list[str | int], note: str | None) -> tuple[bool, Any, str | None]:
+        """(known, value, note) of the field ``rest`` of a section; a field that is not there is not known offline."""
         for part in rest:
             found = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
             found = found or (isinstance(value, dict) and part in value)
             if not found:
-                if not missing_is_unknown:
-                    self.problems.append(Problem("DG006", f"${{{ref}}} does not exist in the variable's value", loc))
                 return False, None, note
             value = value[part]
         if is_unknown(value):
@@ -430,6 +466,19 @@ class _Resolver:
         return result
 
     def _substitute_string(self, text: str, loc: Loc) -> tuple[Any, str | None]:
+        value, note = self._substitute_once(text, loc)
+        rounds = 1
+        while isinstance(value, str) and value is not text and "${" in value and rounds < MAX_ROUNDS:
+            # The substitution spelt a new reference (``${var.foo_${var.tail}}`` gives ``${var.foo_x}``): the CLI
+            # resolves it in its next round.
+            again, more = self._substitute_once(value, loc)
+            if again is value:
+                break
+            value, note = again, "; ".join(n for n in (note, more) if n) or None
+            rounds += 1
+        return value, note
+
+    def _substitute_once(self, text: str, loc: Loc) -> tuple[Any, str | None]:
         matches = list(REFERENCE_RE.finditer(text))
         if not matches:
             return text, None
@@ -459,6 +508,16 @@ class _Resolver:
 def _reference_parts(ref: str) -> tuple[str | int, ...]:
     """``var.x.a[0]`` -> ``("var", "x", "a", 0)``."""
     return tuple(int(m.group(2)) if m.group(2) else m.group(1) for m in _PART_RE.finditer(ref))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string"
 
 
 def _contains_unknown(value: Any) -> bool:
