@@ -39,6 +39,16 @@ def _var(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _variables(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The ``--var`` values by name; the CLI refuses a variable given twice ("variable has already been assigned")."""
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        if name in values:
+            raise UsageError(f"--var {name}={value}: {name} was already given the value {values[name]!r} by an earlier --var")
+        values[name] = value
+    return values
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -193,11 +203,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from dab_guard.workspace.session import validate_online
 
         result, session = validate_online(
-            args.path, settings=settings, targets=args.target, variables=dict(args.var), options=_online_options(args)
+            args.path, settings=settings, targets=args.target, variables=_variables(args.var), options=_online_options(args)
         )
         online_error = session.error
     else:
-        result = validate(args.path, settings=settings, targets=args.target, variables=dict(args.var))
+        result = validate(args.path, settings=settings, targets=args.target, variables=_variables(args.var))
     output: Path | None = getattr(args, "output", None)
     # NO_COLOR set to anything but the empty string turns colour off (no-color.org).
     color = args.format == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -235,7 +245,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.jobs = args.jobs
-    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes, write=False)
+    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=_variables(args.var), unsafe=args.unsafe_fixes, write=False)
     from dab_guard.secrets import Masker
 
     result = outcome.result
@@ -255,7 +265,7 @@ def _apply_fixes(args: argparse.Namespace, settings: Settings, resolved: str | N
         raise UsageError("--unsafe-fixes only applies with --fix")
     if resolved is not None:
         raise UsageError("--fix cannot be combined with --resolved: the resolved JSON is not where values are written")
-    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=dict(args.var), unsafe=args.unsafe_fixes)
+    outcome = run_fix(args.path, settings=settings, targets=args.target, variables=_variables(args.var), unsafe=args.unsafe_fixes)
     for line in (*outcome.plan.messages, *outcome.summary()):
         print(f"dab-guard: {line}", file=sys.stderr)
 
@@ -297,7 +307,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         args.path,
         settings=settings,
         targets=args.target,
-        variables=dict(args.var),
+        variables=_variables(args.var),
         options=_online_options(args),
         create=args.create_missing_schemas,
         confirm=confirm,

@@ -39,7 +39,7 @@ def _variables(target: Target) -> dict[str, Any]:
     for name in sorted(target.variables):
         var = target.variables[name]
         entry: dict[str, Any] = {}
-        definition = var.definition or {}
+        definition: dict[str, Any] = var.definition or {}
         for key in ("default", "description", "lookup", "type"):
             if key in definition and definition[key] is not None:
                 entry[key] = _plain(definition[key])

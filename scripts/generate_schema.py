@@ -419,7 +419,8 @@ def bundle_defs(walker: ModelWalker, resources: dict[str, Any]) -> dict[str, dic
         ),
         "bundle.Variable": {
             "type": "object",
-            "properties": {"default": ANY, "description": STRING, "lookup": ref("bundle.Lookup"), "type": STRING},
+            # `value` is what the CLI assigns; written in the configuration, it is the variable's value.
+            "properties": {"default": ANY, "description": STRING, "lookup": ref("bundle.Lookup"), "type": STRING, "value": ANY},
             "additionalProperties": False,
         },
         "bundle.Resources": {
@@ -429,17 +430,9 @@ def bundle_defs(walker: ModelWalker, resources: dict[str, Any]) -> dict[str, dic
             "additionalProperties": False,
         },
     }
-    # A target's variable: a plain value (shorthand for its default) or the same mapping without a description.
-    defs["bundle.TargetVariable"] = {
-        "anyOf": [
-            {
-                "type": "object",
-                "properties": {"default": ANY, "lookup": ref("bundle.Lookup"), "type": STRING},
-                "additionalProperties": False,
-            },
-            {"type": ["string", "number", "boolean", "array", "null"]},
-        ]
-    }
+    # A target's variable: any value (shorthand for its default; a complex variable's mapping is written as it is) or
+    # the variable's own mapping (`default`, `lookup`...). The CLI takes either, so any value is allowed here.
+    defs["bundle.TargetVariable"] = ANY
     defs["bundle.Target"] = obj(
         {
             "default": BOOLEAN,

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contextlib
 
-from dab_guard.bundle.loader import ROOT_NAMES, BundleError
+from dab_guard.bundle.loader import ROOT_NAMES, BundleError, load_bundle
 from dab_guard.engine import validate
 from dab_guard.render import render_target
 
@@ -64,6 +64,7 @@ class Call:
     targets: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     json_out: bool = False
+    repeated_var: bool = False  # `dab-guard --var` refuses a name given twice, as the CLI does (exit 2)
 
 
 def sections(output: str) -> list[tuple[str | None, str]]:
@@ -144,13 +145,11 @@ def parse_call(test: str, folder: Path, line: str, assignments: dict[str, str]) 
             j += 1
         elif arg.startswith("--target="):
             call.targets.append(arg.split("=", 1)[1])
-        elif arg == "--var" and j + 1 < len(args):
-            name, _, value = args[j + 1].partition("=")
+        elif arg == "--var" and j + 1 < len(args) or arg.startswith("--var="):
+            name, _, value = (args[j + 1] if arg == "--var" else arg[6:]).partition("=")
+            call.repeated_var = call.repeated_var or name in call.variables
             call.variables[name] = value
-            j += 1
-        elif arg.startswith("--var="):
-            name, _, value = arg[6:].partition("=")
-            call.variables[name] = value
+            j += 1 if arg == "--var" else 0
         elif arg in ("-o", "--output") and j + 1 < len(args):
             call.json_out = args[j + 1] == "json"
             j += 1
@@ -342,7 +341,15 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
         copy = Path(tmp) / "t"
         shutil.copytree(call.folder, copy, symlinks=True)
         try:
-            result = validate(copy, targets=call.targets, variables=call.variables or None, cwd=copy, env=env)
+            if call.repeated_var:
+                raise BundleError("a variable given twice with --var")
+            targets = call.targets
+            if not targets:
+                chosen = load_bundle(copy, copy).default_target()
+                if chosen is None:
+                    raise BundleError("several targets, none marked default: the CLI asks for one")
+                targets = [chosen]
+            result = validate(copy, targets=targets, variables=call.variables or None, cwd=copy, env=env)
             exit_2 = None
         except BundleError as exc:
             result, exit_2 = None, str(exc)

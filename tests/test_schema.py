@@ -108,6 +108,11 @@ class _CliSchema:
             yield from self.alternatives(branch, seen)
 
 
+# Names the CLI's schema leaves out (it omits read-only fields) although the CLI reads them from the configuration:
+# a variable's `value` is its value (acceptance/bundle/variables/complex-within-complex and complex-simple).
+READ_BUT_NOT_IN_CLI_SCHEMA = {".variables.*.value: property"}
+
+
 def _conformance_problems(ours: dict[str, Any], cli: _CliSchema) -> list[str]:
     problems: list[str] = []
     visited: set[tuple[str, int]] = set()
@@ -159,7 +164,7 @@ def _conformance_problems(ours: dict[str, Any], cli: _CliSchema) -> list[str]:
 @pytest.mark.skipif(not CLI_SCHEMA.is_file(), reason=f"no CLI schema at {CLI_SCHEMA}")
 def test_every_name_in_the_schema_exists_in_the_cli_schema() -> None:
     cli = _CliSchema(json.loads(CLI_SCHEMA.read_text(encoding="utf-8")))
-    problems = _conformance_problems(bundle_schema(), cli)
+    problems = [p for p in _conformance_problems(bundle_schema(), cli) if p not in READ_BUT_NOT_IN_CLI_SCHEMA]
     assert not problems, "not in the CLI's schema (add them to NOT_IN_CLI in scripts/generate_schema.py):\n" + "\n".join(problems)
 
 

@@ -59,6 +59,18 @@ class Bundle:
             return list(targets)
         return ["default"]
 
+    def default_target(self) -> str | None:
+        """The target the CLI picks when none is named: the only one, else the one marked ``default: true``;
+        None when that is ambiguous (the CLI then asks for one)."""
+        names = self.target_names()
+        if len(names) == 1:
+            return names[0]
+        targets = self.config.get("targets")
+        if not isinstance(targets, dict):
+            targets = self.config.get("environments")
+        marked = [n for n in names if isinstance(targets, dict) and isinstance(targets.get(n), dict) and targets[n].get("default") is True]
+        return marked[0] if len(marked) == 1 else None
+
 
 def find_root(path: Path | None, cwd: Path) -> tuple[Path, Path]:
     """The bundle folder and its root configuration file, for a PATH argument or the working directory."""

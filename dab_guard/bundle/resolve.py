@@ -106,8 +106,10 @@ def target_section(bundle: Bundle) -> tuple[str | None, YMap | None]:
     return None, None
 
 
-def apply_target(bundle: Bundle, name: str) -> YMap:
-    """The root configuration with target ``name`` merged in (before references are substituted)."""
+def apply_target(bundle: Bundle, name: str, merge_lists: bool = True) -> YMap:
+    """The root configuration with target ``name`` merged in, before references are substituted; with
+    ``merge_lists``, job clusters, tasks and parameters merged by key too (the CLI merges them after it substitutes
+    references, as :func:`resolve_target` does)."""
     base = YMap()
     for key in bundle.config:
         if key not in ("targets", "environments"):
@@ -135,7 +137,7 @@ def apply_target(bundle: Bundle, name: str) -> YMap:
         if extras:
             bundle_section = base.get("bundle") if isinstance(base.get("bundle"), YMap) else YMap()
             base.put_at("bundle", merge(bundle_section, extras), base)
-    return merge_named_lists(base)
+    return merge_named_lists(base) if merge_lists else base
 
 
 class _Resolver:
@@ -167,12 +169,31 @@ class _Resolver:
     # --- variables --------------------------------------------------------------------------------------------
 
     def _overrides_file(self) -> dict[str, Any]:
-        path = self.bundle.root_dir / ".databricks" / "bundle" / self.target_name / "variable-overrides.json"
+        """The values of ``.databricks/bundle/<target>/variable-overrides.json``; the CLI refuses a file that is not
+        a JSON object (as it does, the file is read only when it exists)."""
+        rel = f".databricks/bundle/{self.target_name}/variable-overrides.json"
+        path = self.bundle.root_dir / rel
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or nested past what json can read
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return {}
-        return data if isinstance(data, dict) else {}
+        except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8
+            self.problems.append(Problem("DG010", f"cannot read the variables file {rel}: {exc}", Loc(rel, 1, 1)))
+            return {}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.problems.append(Problem("DG010", f"the variables file {rel} is not JSON: {exc.msg}", Loc(rel, exc.lineno, exc.colno)))
+            return {}
+        except RecursionError:
+            self.problems.append(Problem("DG010", f"the variables file {rel} is nested too deeply to read", Loc(rel, 1, 1)))
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(
+                Problem("DG010", f"the variables file {rel} must be a JSON object of variable names and values (the CLI: invalid format)", Loc(rel, 1, 1))
+            )
+            return {}
+        return data
 
     def _declare_variables(self) -> None:
         root_vars = self.bundle.config.get("variables")
@@ -185,7 +206,7 @@ class _Resolver:
             definition = definition if isinstance(definition, YMap) else None
             var = Variable(name, definition, root_vars.key_locs.get(name), "none")
             if definition is not None:
-                if "default" in definition:
+                if definition.get("default") is not None:
                     var.source, var.value, var.value_loc = "default", definition["default"], definition.val_locs.get("default")
                 elif "lookup" in definition:
                     var.source = "lookup"
@@ -203,15 +224,52 @@ class _Resolver:
                     var.source, var.value, var.value_loc = "target", override["default"], override.val_locs.get("default")
                 elif override is not None:
                     var.source, var.value, var.value_loc = "target", override, target_vars.val_locs.get(name)
-            if name in self.file_overrides and var.source != "lookup":
-                # The CLI resolves a lookup before it reads this file (mutator/set_variables.go).
-                var.source, var.value, var.value_loc = "overrides file", self.file_overrides[name], None
-            env_key = f"BUNDLE_VAR_{name}"
-            if env_key in self.env:
-                var.source, var.value, var.value_loc = "environment", self.env[env_key], None
-            if name in self.overrides:
-                var.source, var.value, var.value_loc = "--var", self.overrides[name], None
+            self._assign(var, definition)
             self.variables[name] = var
+
+    def _assign(self, var: Variable, definition: YMap | None) -> None:
+        """Give ``var`` its value from the first that has one, in the CLI's order (mutator/set_variables.go):
+        ``--var`` (or a ``value`` written in the definition), ``BUNDLE_VAR_<name>``, a lookup, the variables file,
+        then the default (which a target's value has replaced). None of them is an error."""
+        name = var.name
+        complex_type = definition is not None and definition.get("type") == "complex"
+        env_key = f"BUNDLE_VAR_{name}"
+        rel = f".databricks/bundle/{self.target_name}/variable-overrides.json"
+        if name in self.overrides:
+            var.source, var.value, var.value_loc = "--var", self.overrides[name], None
+        elif definition is not None and definition.get("value") is not None:
+            var.source, var.value, var.value_loc = "default", definition["value"], definition.val_locs.get("value")
+        elif env_key in self.env:
+            if complex_type:
+                self.problems.append(
+                    Problem("DG010", f"{env_key} is set, but {name} is a complex variable, which the CLI does not take from the environment", var.loc or Loc(self.bundle.root_file, 1, 1))
+                )
+            var.source, var.value, var.value_loc = "environment", self.env[env_key], None
+        elif var.source == "lookup":
+            return
+        elif self.file_overrides.get(name) is not None:
+            var.source, var.value, var.value_loc = "overrides file", self.file_overrides[name], None
+            if complex_type != isinstance(var.value, (dict, list)):
+                self.problems.append(
+                    Problem(
+                        "DG010",
+                        f"variable {name} is of type complex, but its value in {rel} is not a complex value"
+                        if complex_type
+                        else f"variable {name} is not of type complex, but its value in {rel} is a complex value",
+                        Loc(rel, 1, 1),
+                    )
+                )
+        if var.value is None:
+            var.source = "none"
+            self.problems.append(
+                Problem(
+                    "DG010",
+                    f"no value assigned to required variable {name}: give it a default, a value under the target,"
+                    f" --var {name}=..., the environment variable {env_key} or"
+                    " .databricks/bundle/<target>/variable-overrides.json",
+                    var.loc or Loc(self.bundle.root_file, 1, 1),
+                )
+            )
 
     def _apply_lookups(self, lookups: Mapping[str, str | Problem]) -> None:
         """Values of ``lookup`` variables found online (``--online``): known from here on, source still "lookup".
@@ -592,10 +650,13 @@ def resolve_target(
     ``lookups`` holds the values of ``lookup`` variables resolved online (or the problem that prevented one).
     Targets resolved with the same ``shared`` share the values they resolve alike.
     """
-    config = apply_target(bundle, name)
+    config = apply_target(bundle, name, merge_lists=False)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
     resolver.shared = shared
     resolved = _substitute_sections(resolver, config)
+    # As the CLI does, job clusters, tasks and parameters are merged by key once references are substituted, so a
+    # key (or a whole entry) that comes from a variable merges with the entry it names.
+    resolved = merge_named_lists(resolved)
     resolved = _apply_cluster_override(resolved)
     for var in resolver.variables.values():
         if var.value is not None:

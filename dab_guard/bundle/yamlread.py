@@ -263,6 +263,7 @@ class _Converter:
                         "DG005",
                         f"duplicate key '{key}' (first at line {first.line}); the Databricks CLI silently keeps the last",
                         self.loc(key_node),
+                        Severity.WARNING,  # the CLI accepts the file and deploys the last value: a mistake, not a failure
                     )
                 )
                 del result[key]

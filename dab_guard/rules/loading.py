@@ -1,4 +1,5 @@
-"""Rules about reading the bundle: YAML syntax, includes, duplicates and references (DG001, DG004-DG006)."""
+"""Rules about reading the bundle: YAML syntax, includes, duplicates, references and variable values (DG001,
+DG004-DG006, DG010)."""
 
 from __future__ import annotations
 
@@ -141,3 +142,38 @@ class Reference(ProblemRule):
     severity = Severity.ERROR
     summary = "undefined variables, unknown reference namespaces and reference cycles"
     source = "The CLI's variable resolution (var, bundle, workspace, resources, artifacts)."
+
+
+class VariableValue(ProblemRule):
+    """
+    ## What it does
+    Reports a variable that has no value in a target (no `default`, no value under the target, no `--var`, no
+    `BUNDLE_VAR_<name>`, nothing in `.databricks/bundle/<target>/variable-overrides.json`), and a variables file
+    the Databricks CLI refuses: not JSON, not a JSON object, or a value whose kind does not fit the variable (a
+    mapping or list for a variable that is not `type: complex`, or a plain value for one that is).
+
+    ## Why it matters
+    The CLI stops with "no value assigned to required variable" before it deploys anything, whether or not the
+    variable is used; a variables file it cannot read stops it the same way. CI that passes the value with `--var`
+    or `BUNDLE_VAR_<name>` is fine: give dab-guard the same value.
+
+    ## Example
+    ```yaml
+    variables:
+      catalog:
+        description: the Unity Catalog catalog   # no default
+    targets:
+      dev:
+        default: true                            # and no value here either
+    ```
+
+    ## Fix
+    Give the variable a `default`, a value under each target (`targets.dev.variables.catalog: dev`), or pass it
+    (`--var catalog=dev`, `BUNDLE_VAR_catalog=dev`). In a variables file, write one JSON object of names and values.
+    """
+
+    id = "DG010"
+    name = "variable-value"
+    severity = Severity.ERROR
+    summary = "variables with no value in a target, and variables files the CLI cannot use"
+    source = "The CLI's variable assignment (mutator/set_variables.go): a required variable must get a value."

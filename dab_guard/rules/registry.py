@@ -7,7 +7,7 @@ from dab_guard.rules.cli_usage import CliUsage
 from dab_guard.rules.clusters import AccessMode, Pool, PoolAdvice, Runtime, Serverless, SingleNode, SparkVersion
 from dab_guard.rules.jobs import MissingFile, Queue, TaskGraph
 from dab_guard.rules.libraries import Libraries
-from dab_guard.rules.loading import Duplicate, Include, Reference, YamlSyntax
+from dab_guard.rules.loading import Duplicate, Include, Reference, VariableValue, YamlSyntax
 from dab_guard.rules.python_agents import AgentNodeGuard, AgentsDeploy, ToolErrors
 from dab_guard.rules.python_entry import DunderFile, NotebookPip, PathBeforeLog, WorkspaceImport
 from dab_guard.rules.python_mlflow import MlflowApi, PipRequirements, StaleLangchain, UcModelName, UcSignature
@@ -34,6 +34,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     MissingFile,
     TaskGraph,
     Targets,
+    VariableValue,
     AccessMode,
     SparkVersion,
     Runtime,
