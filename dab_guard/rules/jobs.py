@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from dab_guard.bundle.located import YMap, YSeq, file_of
+from dab_guard.bundle.loader import GlobTooWide, go_glob
+from dab_guard.bundle.located import YMap, YSeq, file_at, file_of
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.cache import per_object
 from dab_guard.edits import add_to_value, replace_scalar, written_value
@@ -207,6 +208,10 @@ class MissingFile(Rule):
     automatically) or when the path is a glob. A path that leaves the bundle root (and `sync.paths`) is reported,
     never followed.
 
+    Also checks the `files` of each artifact that has no `build` command: a `source` glob that matches no file, or
+    that is not a valid glob (Go's `filepath.Match` syntax, as the CLI reads it). An artifact with a `build` command is
+    skipped: its files are expanded only after the build, by `databricks bundle deploy`.
+
     ## Why it matters
     The CLI refuses to deploy a bundle whose files are missing, and a file that only exists in someone's checkout
     fails the first CI deploy. A local notebook path also needs its extension: `./src/train` does not find
@@ -273,6 +278,7 @@ class MissingFile(Rule):
                 message = problems[key] = self._problem(root / rel, rel, use)
             if message:
                 yield Report(message, use.parts)
+        yield from _artifact_files(target)
 
     @staticmethod
     def _builds_artifacts(target: Target) -> bool:
@@ -340,6 +346,91 @@ class MissingFile(Rule):
         if use.kind is Kind.LIBRARY:
             return f"{written} not found: no file {rel} (build it before deploying, or declare its build under artifacts)"
         return f"{written} not found: no file {rel}"
+
+
+def go_pattern_error(pattern: str) -> bool:
+    """Whether Go's ``filepath.Match`` refuses ``pattern`` (ErrBadPattern): an unclosed or empty ``[...]``, a range
+    with a missing end, an unescaped ``-`` or ``]`` where a character is expected, a trailing ``\\``."""
+
+    def escaped(i: int) -> int:
+        """The index after one class character starting at ``i``, or -1 when there is none."""
+        if i >= len(pattern) or pattern[i] in "-]":
+            return -1
+        if pattern[i] == "\\":
+            return i + 2 if i + 1 < len(pattern) else -1
+        return i + 1
+
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= len(pattern):
+                return True
+            i += 2
+        elif c == "[":
+            i += 1
+            if i < len(pattern) and pattern[i] == "^":
+                i += 1
+            ranges = 0
+            while True:
+                if i < len(pattern) and pattern[i] == "]" and ranges > 0:
+                    i += 1
+                    break
+                i = escaped(i)
+                if i < 0:
+                    return True
+                if i < len(pattern) and pattern[i] == "-":
+                    i = escaped(i + 1)
+                    if i < 0:
+                        return True
+                ranges += 1
+        else:
+            i += 1
+    return False
+
+
+def _artifact_files(target: Target) -> Iterator[Report]:
+    """``artifacts.<name>.files[].source`` that matches nothing or is not a glob, as ``bundle validate`` reports it.
+
+    The CLI expands these globs at validate time only for an artifact without ``build``
+    (bundle/artifacts/prepare.go); with a build command it expands them after building, at deploy, so a file the
+    build writes is not missing (acceptance/bundle/artifacts/build_and_files): such artifacts are skipped.
+    """
+    artifacts = target.config.get("artifacts")
+    if not isinstance(artifacts, YMap):
+        return
+    root = target.bundle.root_dir
+    for name, artifact in artifacts.items():
+        if not isinstance(artifact, YMap) or artifact.get("build") not in (None, ""):
+            continue
+        files = artifact.get("files")
+        if not isinstance(files, YSeq):
+            continue
+        # Sources are relative to the file that defines the artifact, not to the bundle root.
+        folder = os.path.dirname(file_at(target.config, ("artifacts", name)) or "")
+        for i, entry in enumerate(files):
+            source = entry.get("source") if isinstance(entry, YMap) else None
+            if not isinstance(source, str) or not source or is_unknown(source):
+                continue
+            parts: PathParts = ("artifacts", name, "files", i, "source")
+            if go_pattern_error(source):
+                yield Report(f"artifacts.{name}.files[{i}].source '{source}': syntax error in pattern", parts)
+                continue
+            if source.startswith("/"):
+                continue  # an absolute path: dab-guard does not look outside the bundle
+            pattern = os.path.normpath(os.path.join(folder, source)).replace(os.sep, "/")
+            if pattern == ".." or pattern.startswith("../"):
+                continue
+            try:
+                matches = go_glob(root, pattern)
+            except GlobTooWide:
+                continue
+            if not matches:
+                yield Report(
+                    f"artifacts.{name}.files[{i}].source '{source}': no matching files (relative to the folder of "
+                    f"the file that defines the artifact: {pattern}); the Databricks CLI refuses it",
+                    parts,
+                )
 
 
 # --- DG008 task-graph --------------------------------------------------------------------------------------------

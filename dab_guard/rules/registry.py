@@ -5,6 +5,7 @@ from __future__ import annotations
 from dab_guard.rules.base import Rule
 from dab_guard.rules.cli_usage import CliUsage
 from dab_guard.rules.clusters import AccessMode, Pool, PoolAdvice, Runtime, Serverless, SingleNode, SparkVersion
+from dab_guard.rules.config_errors import ReadOnlyField, RequiredResourceField, RunAs, Scripts, VolumeWorkspacePath
 from dab_guard.rules.jobs import MissingFile, Queue, TaskGraph
 from dab_guard.rules.libraries import Libraries
 from dab_guard.rules.loading import Duplicate, Include, Reference, VariableValue, YamlSyntax
@@ -34,7 +35,15 @@ ALL_RULES: tuple[type[Rule], ...] = (
     MissingFile,
     TaskGraph,
     Targets,
+<<<<<<< HEAD
     VariableValue,
+=======
+    RunAs,
+    ReadOnlyField,
+    RequiredResourceField,
+    VolumeWorkspacePath,
+    Scripts,
+>>>>>>> cli-errors
     AccessMode,
     SparkVersion,
     Runtime,
