@@ -35,15 +35,12 @@ ALL_RULES: tuple[type[Rule], ...] = (
     MissingFile,
     TaskGraph,
     Targets,
-<<<<<<< HEAD
     VariableValue,
-=======
     RunAs,
     ReadOnlyField,
     RequiredResourceField,
     VolumeWorkspacePath,
     Scripts,
->>>>>>> cli-errors
     AccessMode,
     SparkVersion,
     Runtime,
