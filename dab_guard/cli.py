@@ -158,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", help="rule id or name, e.g. DG101 or access-mode")
     explain.set_defaults(handler=cmd_explain)
 
+    render = sub.add_parser(
+        "render", help="print one target's resolved configuration as JSON, in the shape of `databricks bundle validate -o json`"
+    )
+    render.add_argument("path", nargs="?", type=Path, help="bundle folder or root configuration file (default: walk up from here)")
+    render.add_argument("-t", "--target", help="the target (default: as the CLI picks it: the only one, or the one marked default)")
+    render.add_argument("--var", action="append", type=_var, default=[], metavar="NAME=VALUE", help="set a bundle variable (repeatable)")
+    render.add_argument("--output", type=Path, metavar="FILE", help="write the JSON to FILE instead of stdout (atomically)")
+    render.set_defaults(handler=cmd_render)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the bundle configuration")
     schema.add_argument("--output", type=Path, metavar="FILE", help="write the schema to FILE instead of stdout (atomically)")
     schema.set_defaults(handler=cmd_schema)
@@ -398,6 +407,54 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 print("\n## Automatic fix\nnone: `dab-guard fix` leaves this finding to you")
             return EXIT_OK
     raise UsageError(f"unknown rule {wanted!r} (see `dab-guard rules`)")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Exit 0 with the JSON; 1 when the configuration has loading errors (the JSON is still printed: it shows what
+    dab-guard made of the rest); 2 for unusable input."""
+    import json
+
+    from dab_guard.bundle.loader import find_root, load_bundle
+    from dab_guard.bundle.resolve import resolve_target
+    from dab_guard.config import load_settings
+    from dab_guard.engine import check_variable_options, choose_targets, limits_from
+    from dab_guard.finding import Severity
+    from dab_guard.output import write_atomic
+    from dab_guard.render import render_target
+    from dab_guard.secrets import Masker
+
+    root_dir, _ = find_root(args.path, Path.cwd())
+    settings = load_settings(root_dir)
+    bundle = load_bundle(args.path, Path.cwd(), limits_from(settings))
+    name = args.target or bundle.default_target()
+    if name is None:
+        raise UsageError(f"the bundle has several targets and none is marked default: name one with -t ({', '.join(bundle.target_names())})")
+    choose_targets(bundle, [name])
+    variables = _variables(args.var)
+    check_variable_options(bundle, variables)
+    target = resolve_target(bundle, name, variables)
+    mask = Masker.for_bundle(bundle, [target])
+    text = json.dumps(_masked(render_target(target), mask), indent=2, ensure_ascii=False) + "\n"
+    if args.output is not None:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    errors = [p for p in (*bundle.problems, *target.problems) if p.severity >= Severity.ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        print(f"dab-guard: {first.loc}: {first.rule} {mask(first.message)}{more}; `dab-guard validate` lists them", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _masked(value: object, mask: Callable[[str], str]) -> object:
+    """Credentials in the rendered configuration replaced by ``***``, as in every report."""
+    if isinstance(value, dict):
+        return {k: _masked(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    return mask(value) if isinstance(value, str) else value
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -2,8 +2,8 @@
 
 The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
 converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
-integer), fields that resolve to an empty string dropped where the CLI drops them, and ``variables`` with each
-one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
+integer), null fields dropped (empty strings are kept, as the CLI keeps them), and ``variables`` with each one's
+``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
 metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
 """
 
@@ -28,6 +28,12 @@ def render_target(target: Target) -> dict[str, Any]:
         value = _normalized(target.config[key], _property(schema, schema, key), schema, (key,))
         if value is not _DROP:
             out[key] = value
+    # The CLI names the target it resolved (``environment`` is the older name it still prints).
+    bundle = out.setdefault("bundle", {})
+    if isinstance(bundle, dict):
+        bundle.setdefault("target", target.name)
+        bundle.setdefault("environment", target.name)
+        out["bundle"] = {k: bundle[k] for k in sorted(bundle)}
     variables = _variables(target)
     if variables:
         out["variables"] = variables
@@ -47,7 +53,7 @@ def _variables(target: Target) -> dict[str, Any]:
             entry["default"] = _plain(var.resolved)  # a target's value replaces the default, as the CLI merges it
         if var.source != "none" and not (var.source == "lookup" and var.value is None):
             entry["value"] = _plain(var.resolved)
-        out[name] = entry
+        out[name] = {k: entry[k] for k in sorted(entry)}
     return out
 
 
@@ -80,11 +86,13 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
     types = _types(node)
     if not types or (isinstance(value, str) and "${" in value):
         return value
+    # The schema accepts any scalar where the CLI takes a string (YAML writes `true` or `4` unquoted), so a field whose
+    # first type is "string" is a string field; elsewhere "string" only admits a `${...}` reference.
+    if types[0] == "string":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else _number_text(value)
     if isinstance(value, str):
-        if value == "" and "string" in types and _drops_empty(path):
-            return _DROP
-        if "string" in types and len(types) == 1:
-            return value
         if "boolean" in types and value.lower() in _BOOLEANS:
             return _BOOLEANS[value.lower()]
         if "integer" in types:
@@ -98,25 +106,19 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
             except ValueError:
                 pass
         return value
-    if isinstance(value, bool):
-        if "boolean" not in types and "string" in types:
-            return "true" if value else "false"
-        return value
-    if isinstance(value, (int, float)):
-        if "integer" not in types and "number" not in types and "string" in types:
-            return str(value)
-        if "integer" in types and isinstance(value, float) and value.is_integer():
-            return int(value)
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)
     return value
 
 
+def _number_text(value: Any) -> Any:
+    """A number as the CLI writes it into a string field (``2.5``, ``4``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value) if isinstance(value, (int, float)) else value
+
+
 _BOOLEANS = {"true": True, "false": False}
-
-
-def _drops_empty(path: tuple[str, ...]) -> bool:
-    """Whether the CLI drops a field of ``path`` whose value is ``""`` (it keeps them in variables and maps of
-    strings, such as ``spark_conf``, ``tags`` and task parameters)."""
-    return len(path) > 2 and path[0] == "resources"
 
 
 def _types(node: dict[str, Any] | None) -> tuple[str, ...]:

@@ -1,0 +1,425 @@
+"""Resolution and offline errors as the Databricks CLI gives them.
+
+Each test is built from what one of the CLI's own acceptance tests shows (``acceptance/bundle/<folder>`` of the
+databricks/cli repository, named in its docstring): the bundles here are our own, written to show the same
+behaviour. ``dab-guard render`` gives the resolved configuration in the shape of ``databricks bundle validate -o
+json``, so most tests read it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dab_guard.bundle.loader import load_bundle
+from dab_guard.cli import main
+from dab_guard.engine import Result, validate
+from dab_guard.render import render_target
+from tests.files import write_dedented
+
+HOST = "https://adb-1234567890123456.7.azuredatabricks.net"
+
+
+def rendered(root: Path, target: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    result = validate(root, targets=[target] if target else [], env={}, **kwargs)
+    return render_target(result.resolved[target or result.targets[0]])
+
+
+def findings(result: Result, rule: str) -> list[tuple[str, int, str, str]]:
+    return [(f.file, f.line, f.severity.label, f.message) for f in result.findings if f.rule == rule]
+
+
+def errors(result: Result) -> list[str]:
+    return [f"{f.rule} {f.file}:{f.line} {f.message}" for f in result.findings if f.severity.label == "error"]
+
+
+# --- complex variables ----------------------------------------------------------------------------------------
+
+
+def test_a_complex_value_written_directly_under_a_target_replaces_the_default(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex: a target gives a complex variable its value without a ``default:``
+    wrapper; the CLI accepts it and the value replaces the default whole (fields are not merged)."""
+    write_dedented(tmp_path, {"databricks.yml": f"""
+        bundle: {{name: complex_target}}
+        workspace: {{host: {HOST}}}
+        variables:
+          cluster:
+            type: complex
+            default: {{spark_version: 15.4.x-scala2.12, num_workers: 2, policy_id: p-1}}
+        resources:
+          jobs:
+            train:
+              name: train
+              job_clusters:
+                - job_cluster_key: main
+                  new_cluster: ${{var.cluster}}
+        targets:
+          dev:
+            default: true
+          prod:
+            variables:
+              cluster:
+                spark_version: 16.4.x-scala2.12
+                num_workers: 4
+    """})
+    result = validate(tmp_path, env={})
+    assert not [f for f in result.findings if f.rule in ("DG002", "DG003", "DG006")]
+    prod = render_target(result.resolved["prod"])
+    assert prod["resources"]["jobs"]["train"]["job_clusters"][0]["new_cluster"] == {"spark_version": "16.4.x-scala2.12", "num_workers": 4}
+    assert prod["variables"]["cluster"]["value"] == {"spark_version": "16.4.x-scala2.12", "num_workers": 4}
+    dev = render_target(result.resolved["dev"])
+    assert dev["resources"]["jobs"]["train"]["job_clusters"][0]["new_cluster"]["policy_id"] == "p-1"
+
+
+def test_a_variable_value_key_is_its_value(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex-within-complex: ``value:`` in a definition is the variable's value, and a
+    complex value may refer to another complex variable."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: value_key}
+        variables:
+          conf:
+            type: complex
+            value: {spark.executor.memory: 4g}
+          cluster:
+            type: complex
+            value:
+              num_workers: 2
+              spark_conf: ${var.conf}
+        resources:
+          clusters:
+            c: ${var.cluster}
+    """})
+    result = validate(tmp_path, env={})
+    assert not errors(result)
+    cluster = render_target(result.resolved["default"])["resources"]["clusters"]["c"]
+    assert cluster == {"num_workers": 2, "spark_conf": {"spark.executor.memory": "4g"}}
+
+
+def test_fields_of_complex_variables_may_refer_to_each_other(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex-cross-ref: ``a.a_2`` refers to ``b.b_2`` while ``b.b_1`` refers to
+    ``a.a_1``; the CLI resolves both, there is no cycle."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: cross_ref}
+        variables:
+          a:
+            default: {a_1: 500, a_2: "${var.b.b_2}"}
+          b:
+            default: {b_1: "${var.a.a_1}", b_2: 2.5}
+    """})
+    result = validate(tmp_path, env={})
+    assert not findings(result, "DG006")
+    variables = render_target(result.resolved["default"])["variables"]
+    assert variables["a"]["value"] == {"a_1": 500, "a_2": 2.5}
+    assert variables["b"]["value"] == {"b_1": 500, "b_2": 2.5}
+
+
+@pytest.mark.parametrize(
+    "definitions",
+    [
+        "a:\n  default: {hello: '${var.b}'}\nb:\n  default: {hello: '${var.a}'}\n",  # variables/complex-cycle
+        "a:\n  default: {hello: '${var.a}'}\n",  # variables/complex-cycle-self
+    ],
+    ids=["two", "self"],
+)
+def test_a_circle_through_a_complex_value_is_the_clis_too_deep_warning(tmp_path: Path, definitions: str) -> None:
+    """acceptance/bundle/variables/complex-cycle and complex-cycle-self: the CLI substitutes the mapping round after
+    round, then gives up with the warning "references are too deep"; validate succeeds."""
+    indented = "".join(f"  {line}\n" for line in definitions.splitlines())
+    (tmp_path / "databricks.yml").write_text(f"bundle: {{name: cycle}}\nvariables:\n{indented}", encoding="utf-8")
+    result = validate(tmp_path, env={})
+    assert not errors(result)
+    [(file, line, severity, message)] = findings(result, "DG006")
+    assert (file, severity) == ("databricks.yml", "warning") and line in (4, 6)
+    assert "too deep" in message
+
+
+def test_a_circle_of_plain_references_is_an_error(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/cycle: ``a: ${var.b}``, ``b: ${var.a}`` is "cycle detected in field resolution"."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: cycle}
+        variables:
+          a:
+            default: ${var.b}
+          b:
+            default: ${var.a}
+        resources:
+          jobs:
+            j: {name: "${var.a}"}
+    """})
+    result = validate(tmp_path, env={})
+    [(file, line, severity, message)] = findings(result, "DG006")
+    assert severity == "error" and "cycle" in message and file == "databricks.yml"
+
+
+def test_indexing_past_a_reference_or_a_scalar_is_an_error(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex-transitive-deeper: ``${var.catalog.name}`` where the value of
+    ``catalog`` is the reference ``${var.catalog_1}`` is "expected a map to index"; indexing a plain string is an
+    error too."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: deeper}
+        variables:
+          catalog_1:
+            default: {name: hive_metastore}
+          catalog:
+            default: ${var.catalog_1}
+          plain:
+            default: main
+        resources:
+          jobs:
+            j:
+              name: "${var.catalog.name}"
+              description: "${var.plain.field}"
+    """})
+    result = validate(tmp_path, env={})
+    messages = {line: message for _, line, severity, message in findings(result, "DG006") if severity == "error"}
+    assert set(messages) == {12, 13}
+    assert "expected a map to index" in messages[12]
+    assert "not a mapping" in messages[13]
+
+
+# --- references -------------------------------------------------------------------------------------------------
+
+
+def test_variable_names_outside_ascii_resolve(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/unicode_reference: ``${var.变量}`` is a reference like any other."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: unicode}
+        variables:
+          变量:
+            default: hello
+        resources:
+          jobs:
+            foo: {name: "${var.变量}"}
+    """})
+    assert rendered(tmp_path)["resources"]["jobs"]["foo"]["name"] == "hello"
+
+
+def test_a_reference_spelt_by_another_resolves_per_target(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/var_in_var: ``${var.foo_${var.tail}}`` names ``foo_x`` or ``foo_y`` by target."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: var_in_var}
+        variables:
+          foo_x: {default: from x}
+          foo_y: {default: from y}
+          tail: {default: x}
+          final: {default: "${var.foo_${var.tail}}"}
+        targets:
+          target_x: {variables: {tail: x}}
+          target_y: {variables: {tail: y}}
+    """})
+    assert rendered(tmp_path, "target_x")["variables"]["final"]["value"] == "from x"
+    assert rendered(tmp_path, "target_y")["variables"]["final"]["value"] == "from y"
+
+
+# --- merging after substitution ------------------------------------------------------------------------------------
+
+
+def test_job_clusters_merge_by_key_after_variables_are_substituted(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex-simple and override/job_cluster_var: a target's job cluster whose key (or
+    whole ``new_cluster``) comes from a variable merges with the cluster of the same key once substituted."""
+    write_dedented(tmp_path, {"databricks.yml": f"""
+        bundle: {{name: merge_after}}
+        workspace: {{host: {HOST}}}
+        variables:
+          key: {{default: main}}
+          cluster:
+            type: complex
+            default: {{node_type_id: i3.2xlarge, num_workers: 2}}
+        resources:
+          jobs:
+            j:
+              name: j
+              job_clusters:
+                - job_cluster_key: main
+                  new_cluster:
+                    spark_version: 15.4.x-scala2.12
+                    node_type_id: i3.xlarge
+        targets:
+          dev:
+            resources:
+              jobs:
+                j:
+                  job_clusters:
+                    - job_cluster_key: ${{var.key}}
+                      new_cluster: ${{var.cluster}}
+    """})
+    clusters = rendered(tmp_path, "dev")["resources"]["jobs"]["j"]["job_clusters"]
+    assert clusters == [
+        {"job_cluster_key": "main", "new_cluster": {"node_type_id": "i3.2xlarge", "num_workers": 2, "spark_version": "15.4.x-scala2.12"}}
+    ]
+
+
+# --- variable values (DG010) ---------------------------------------------------------------------------------------
+
+
+def test_a_required_variable_without_a_value_is_an_error_only_in_targets_that_leave_it_empty(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/vanilla and env_overrides: "no value assigned to required variable b" in the
+    target that gives none; a value from BUNDLE_VAR_b or --var is enough."""
+    write_dedented(tmp_path, {"databricks.yml": f"""
+        bundle: {{name: required}}
+        workspace: {{host: {HOST}}}
+        variables:
+          a: {{default: abc}}
+          b:
+            description: required variable
+        targets:
+          dev: {{default: true, variables: {{b: given}}}}
+          prod: {{}}
+    """})
+    result = validate(tmp_path, env={})
+    [finding] = [f for f in result.findings if f.rule == "DG010"]
+    assert (finding.file, finding.line, finding.targets) == ("databricks.yml", 5, ("prod",))
+    assert "no value assigned to required variable b" in finding.message
+    assert not [f for f in validate(tmp_path, env={"BUNDLE_VAR_b": "x"}).findings if f.rule == "DG010"]
+    assert not [f for f in validate(tmp_path, env={}, variables={"b": "x"}).findings if f.rule == "DG010"]
+
+
+def test_a_complex_variable_is_not_taken_from_the_environment(tmp_path: Path) -> None:
+    """The CLI's variable assignment refuses BUNDLE_VAR_<name> for a complex variable (mutator/set_variables.go, as
+    acceptance/bundle/variables/complex shows complex values come from the configuration)."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: complex_env}
+        variables:
+          cluster:
+            type: complex
+            default: {num_workers: 1}
+    """})
+    [(file, line, severity, message)] = findings(validate(tmp_path, env={"BUNDLE_VAR_cluster": "x"}), "DG010")
+    assert (file, line, severity) == ("databricks.yml", 3, "error") and "complex" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "line"),
+    [
+        ("foo", "is not JSON", 1),
+        ('["foo"]', "must be a JSON object", 1),
+        ('{"cluster_key": {"a": 1}}', "cluster_key is not of type complex", 1),
+        ('{\n  "cluster": "small"\n}', "cluster is of type complex", 1),
+    ],
+    ids=["not-json", "not-an-object", "complex-for-plain", "plain-for-complex"],
+)
+def test_a_variables_file_the_cli_refuses(tmp_path: Path, text: str, words: str, line: int) -> None:
+    """acceptance/bundle/variables/file-defaults: invalid JSON, a file that is not an object, and values of the wrong
+    kind stop the CLI; the finding points into the file."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: file_defaults}
+        variables:
+          cluster: {type: complex, default: {node_type_id: x}}
+          cluster_key: {default: main}
+    """})
+    overrides = tmp_path / ".databricks" / "bundle" / "default" / "variable-overrides.json"
+    overrides.parent.mkdir(parents=True)
+    overrides.write_text(text, encoding="utf-8")
+    [(file, at, severity, message)] = findings(validate(tmp_path, env={}), "DG010")
+    assert (file, at, severity) == (".databricks/bundle/default/variable-overrides.json", line, "error")
+    assert words in message
+
+
+def test_the_variables_file_gives_values_the_configuration_lacks(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/file-defaults: the file's values fill variables without a default, a target's
+    value loses to the file, and --var wins over both."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: file_values}
+        variables:
+          cluster: {type: complex}
+          cluster_key:
+        targets:
+          default: {default: true, variables: {cluster_key: from_target}}
+    """})
+    overrides = tmp_path / ".databricks" / "bundle" / "default" / "variable-overrides.json"
+    overrides.parent.mkdir(parents=True)
+    overrides.write_text(json.dumps({"cluster": {"node_type_id": "i3.xlarge"}, "cluster_key": "from_file"}), encoding="utf-8")
+    variables = rendered(tmp_path)["variables"]
+    assert variables["cluster"]["value"] == {"node_type_id": "i3.xlarge"}
+    assert variables["cluster_key"]["value"] == "from_file"
+    assert rendered(tmp_path, variables={"cluster_key": "flag"})["variables"]["cluster_key"]["value"] == "flag"
+
+
+def test_a_variable_given_twice_with_var_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """acceptance/bundle/variables/arg-repeat: ``--var a=one --var a=two`` fails ("already been assigned")."""
+    write_dedented(tmp_path, {"databricks.yml": "bundle: {name: repeat}\nvariables:\n  a: {default: x}\n"})
+    assert main(["validate", str(tmp_path), "--var", "a=one", "--var", "a=two"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--var a=two" in err and "'one'" in err
+
+
+# --- dab-guard render ---------------------------------------------------------------------------------------------
+
+
+def test_render_prints_one_target_as_the_cli_shapes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """acceptance/bundle/variables/complex (out.dev.json): values are converted to the schema's types (a
+    ``spark_conf`` value is a string, ``num_workers`` from a string variable an integer), ``targets`` and ``include``
+    are gone, and each variable shows its ``value``."""
+    write_dedented(tmp_path, {
+        "databricks.yml": f"""
+            bundle: {{name: render_me}}
+            include: [resources/*.yml]
+            workspace: {{host: {HOST}}}
+            variables:
+              workers: {{default: "4"}}
+            targets:
+              dev: {{default: true}}
+              prod: {{}}
+        """,
+        "resources/job.yml": """
+            resources:
+              jobs:
+                train:
+                  name: train
+                  job_clusters:
+                    - job_cluster_key: main
+                      new_cluster:
+                        spark_version: 16.4.x-cpu-ml-scala2.12
+                        num_workers: ${var.workers}
+                        spark_conf: {spark.speculation: true}
+        """,
+    })
+    assert main(["render", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "targets" not in out and "include" not in out
+    assert out["bundle"]["target"] == "dev"
+    cluster = out["resources"]["jobs"]["train"]["job_clusters"][0]["new_cluster"]
+    assert cluster["num_workers"] == 4
+    assert cluster["spark_conf"] == {"spark.speculation": "true"}
+    assert out["variables"]["workers"] == {"default": "4", "value": "4"}
+    assert main(["render", str(tmp_path), "-t", "prod"]) == 0
+    assert json.loads(capsys.readouterr().out)["bundle"]["target"] == "prod"
+
+
+def test_render_needs_a_target_when_the_cli_would_ask_for_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI picks the only target or the one marked default, and otherwise asks (select_default_target)."""
+    write_dedented(tmp_path, {"databricks.yml": "bundle: {name: two}\ntargets:\n  a: {}\n  b: {}\n"})
+    assert load_bundle(tmp_path).default_target() is None
+    assert main(["render", str(tmp_path)]) == 2
+    assert "name one with -t" in capsys.readouterr().err
+    assert main(["render", str(tmp_path), "-t", "nope"]) == 2
+
+
+def test_render_masks_credentials_and_reports_loading_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What is unknown offline stays as its ``${...}`` text; a credential written in the bundle is never printed;
+    a bundle with loading errors still renders, with exit 1 and one line on stderr."""
+    token = "dapi" + "0123456789abcdef0123456789abcdef"
+    write_dedented(tmp_path, {"databricks.yml": f"""
+        bundle: {{name: masked}}
+        variables:
+          needed:
+            description: no value
+        resources:
+          jobs:
+            j:
+              name: ${{resources.jobs.other.id}}
+              tasks:
+                - task_key: t
+                  spark_python_task: {{python_file: x.py}}
+                  new_cluster:
+                    spark_env_vars: {{DATABRICKS_TOKEN: {token}}}
+    """})
+    assert main(["render", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert token not in captured.out and token not in captured.err
+    job = json.loads(captured.out)["resources"]["jobs"]["j"]
+    assert job["name"] == "${resources.jobs.other.id}"
+    assert captured.err.count("\n") == 1 and "DG010" in captured.err
