@@ -145,7 +145,7 @@ def parse_call(test: str, folder: Path, line: str, assignments: dict[str, str]) 
             j += 1
         elif arg.startswith("--target="):
             call.targets.append(arg.split("=", 1)[1])
-        elif arg == "--var" and j + 1 < len(args) or arg.startswith("--var="):
+        elif (arg == "--var" and j + 1 < len(args)) or arg.startswith("--var="):
             name, _, value = (args[j + 1] if arg == "--var" else arg[6:]).partition("=")
             call.repeated_var = call.repeated_var or name in call.variables
             call.variables[name] = value
