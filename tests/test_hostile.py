@@ -322,15 +322,16 @@ def test_a_duplicate_merge_key_is_a_finding(tmp_path: Path, capsys: pytest.Captu
 # --- files -------------------------------------------------------------------------------------------------------
 
 
-def test_an_include_outside_the_bundle_is_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_include_outside_the_bundle_is_read_as_the_cli_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """acceptance/bundle/includes: the CLI reads an include wherever it lies; so does dab-guard (reading runs
+    nothing), and a broken file there is reported at its own line."""
     bundle = tmp_path / "bundle"
     write_dedented(tmp_path, {"elsewhere/creds.yml": "not: [valid yaml\n"})
     write_dedented(bundle, {"databricks.yml": HEAD + "include:\n  - ../elsewhere/creds.yml\n"})
     code, report, _ = check(capsys, bundle)
     assert code == 1
-    assert rules_at(report, "DG004") == [("databricks.yml", 6, 5)]
-    assert "outside the bundle folder" in messages(report, "DG004")[0]
-    assert not rules_at(report, "DG001")  # never parsed
+    assert not rules_at(report, "DG004")
+    assert [file for file, _, _ in rules_at(report, "DG001")] == ["../elsewhere/creds.yml"]
 
 
 def test_an_include_outside_the_bundle_but_inside_the_repository_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -367,7 +368,8 @@ def test_symbolic_links_out_of_the_bundle_loops_and_folders(tmp_path: Path, caps
         code, report, _ = check(capsys, bundle)
     assert code == 1
     found = messages(report, "DG004")
-    assert sum("outside the bundle folder" in m for m in found) == 2  # out.yml and dev-zero.yml
+    assert not any("out.yml" in m for m in found)  # read, as the CLI reads it; its credential is never shown
+    assert sum("dev-zero.yml" in m and "not a regular file" in m for m in found) == 1
     assert sum("symbolic link loop" in m for m in found) == 3  # a.yml, b.yml, self.yml
     assert any("dangling.yml does not exist" in m for m in found)
     assert any("names a folder" in m for m in found)

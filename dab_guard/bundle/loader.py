@@ -16,7 +16,6 @@ from dab_guard.bundle.merge import merge_into
 from dab_guard.bundle.yamlread import Limits, Problem, YamlDocument, read_yaml
 from dab_guard.finding import Loc, Severity
 from dab_guard.parallel import map_forked
-from dab_guard.repo import work_tree_root
 
 ROOT_NAMES = ("databricks.yml", "databricks.yaml", "bundle.yml", "bundle.yaml")
 CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
@@ -301,11 +300,8 @@ def _includes(
     # databricks.yml again, nor a databricks.yml beside a root file given by another name).
     seen: set[str] = {root_rel, *ROOT_NAMES}
     seen_real: set[Path] = {(root_dir / root_rel).resolve()}
-    # Includes may leave the bundle folder (`../shared/*.yml`, as the CLI allows) but never the repository that holds
-    # it: a pull request must not make the check read a file elsewhere on the machine, such as a credentials file.
-    repository = work_tree_root(root_dir)
-    boundary = (repository or root_dir).resolve()
-    outside = "repository" if repository else "bundle folder"
+    # Includes may leave the bundle folder (`../shared/*.yml`) and are read wherever they are, as the CLI reads them:
+    # reading runs nothing, and no report prints a credential it finds there. Only regular files are read.
     for i, entry in enumerate(entries):
         loc = entries.item_locs[i] if hasattr(entries, "item_locs") else Loc(root_rel, 1, 1)
         loc = loc or Loc(root_rel, 1, 1)
@@ -342,11 +338,6 @@ def _includes(
                 continue
             except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
                 problems.append(Problem("DG004", f"include '{entry}': {rel} is a symbolic link loop", loc))
-                continue
-            if not real.is_relative_to(boundary):
-                problems.append(
-                    Problem("DG004", f"include '{entry}' matches {rel}, which lies outside the {outside}; dab-guard does not read it", loc)
-                )
                 continue
             if real in seen_real:
                 continue  # the same file reached through a symbolic link

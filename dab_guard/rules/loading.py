@@ -55,9 +55,9 @@ class Include(ProblemRule):
     Checks the `include` list of the root configuration: absolute paths, entries that match nothing, matches that are
     not `.yml`, `.yaml` or `.json` files, and `include` written in an included file (which the CLI ignores). Also
     reports a folder that holds more than one root file (`databricks.yml`, `databricks.yaml`, `bundle.yml`,
-    `bundle.yaml`), and matches dab-guard does not read: a file outside the git work tree that holds the bundle (or
-    outside the bundle folder when there is no git), also through a symbolic link; broken or looping symbolic links;
-    folders, named pipes and devices; files it cannot read.
+    `bundle.yaml`), and matches that cannot be read: broken or looping symbolic links, folders, named pipes and
+    devices, files it cannot open. An include outside the bundle folder (`../shared/*.yml`) is read, as the CLI reads
+    it.
 
     ## Why it matters
     A mistyped include silently drops every job defined in the files it was meant to match; the deploy then
