@@ -79,3 +79,45 @@ def test_a_node_type_beside_a_pool_is_a_warning_where_the_cli_drops_it(tmp_path:
         "resources.jobs.job.tasks[0].new_cluster.node_type_id",
         "resources.pipelines.etl.clusters[0].node_type_id",
     }
+
+
+# --- DG007 -------------------------------------------------------------------------------------------------------
+
+
+def test_a_pipeline_glob_whose_folder_is_missing_is_a_warning(tmp_path: Path) -> None:
+    """As acceptance/bundle/paths/pipelines_glob_include_and_root_path shows, the CLI deploys a glob.include whose
+    folder does not exist (src/pipeline_one/a/b/c/**) without a word: a warning, not an error. A missing root_path
+    folder stays an error."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: globs
+                include:
+                  - resources/*.yml
+            """,
+            "resources/pipeline.yml": """
+                resources:
+                  pipelines:
+                    present:
+                      name: present
+                      root_path: ../src/etl
+                      libraries:
+                        - glob:
+                            include: ../src/etl/deep/er/**
+                    absent:
+                      name: absent
+                      root_path: ../src/nowhere
+                      libraries:
+                        - glob:
+                            include: ../src/etl/**
+            """,
+            "src/etl/.gitkeep": "",
+        },
+    )
+    found = _found(root, "DG007")
+    assert {(path, severity) for _, path, severity, _ in found} == {
+        ("resources.pipelines.present.libraries[0].glob.include", Severity.WARNING),
+        ("resources.pipelines.absent.root_path", Severity.ERROR),
+    }
