@@ -23,6 +23,288 @@ def _severities(root: Path, *rules: str) -> dict[tuple[str, str], Severity]:
     return {(rule, path): severity for rule, path, severity, _ in _found(root, *rules)}
 
 
+# --- DG002: missing required fields ------------------------------------------------------------------------------
+
+
+def test_a_model_without_name_is_a_warning(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/models/missing_name shows, the CLI only warns ('required field "name" is not
+    set') about a model without a name, and deploys it."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: models
+                resources:
+                  models:
+                    unnamed:
+                      description: no name here
+            """
+        },
+    )
+    found = _found(root, "DG002")
+    assert [(rule, path, severity) for rule, path, severity, _ in found] == [
+        ("DG002", "resources.models.unnamed", Severity.WARNING)
+    ]
+    assert "missing required field 'name'" in found[0][3] and "only warns" in found[0][3]
+
+
+def test_a_quality_monitor_and_an_artifact_file_without_required_fields_are_warnings(tmp_path: Path) -> None:
+    """As acceptance/bundle/resource_deps/implicit_deps_quality_monitor (assets_dir) and validate/required
+    (artifacts files[].source) show, the CLI only warns about those missing fields."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: monitor
+                artifacts:
+                  lib:
+                    files:
+                      - {}
+                resources:
+                  quality_monitors:
+                    watch:
+                      table_name: main.sales.orders
+                      output_schema_name: main.monitoring
+            """
+        },
+    )
+    assert _severities(root, "DG002") == {
+        ("DG002", "resources.quality_monitors.watch"): Severity.WARNING,
+        ("DG002", "artifacts.lib.files[0]"): Severity.WARNING,
+    }
+
+
+def test_a_volume_without_catalog_and_schema_stays_an_error(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/volume_defaults and validate/required show, the CLI only warns about a volume
+    without catalog_name, schema_name or name at validate time; Unity Catalog creates no volume without them, so the
+    deploy fails: an error, whose message says that the CLI only warns."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: volumes
+                resources:
+                  volumes:
+                    landing:
+                      name: landing
+                  schemas:
+                    raw:
+                      catalog_name: main
+                      name: raw
+            """
+        },
+    )
+    found = _found(root, "DG002")
+    assert {(path, severity) for _, path, severity, _ in found} == {("resources.volumes.landing", Severity.ERROR)}
+    messages = sorted(message for *_, message in found)
+    assert len(messages) == 2
+    assert "'catalog_name'" in messages[0] and "'schema_name'" in messages[1]
+    assert all("only warns about it at validate time, but the deploy fails" in m for m in messages)
+
+
+def test_a_task_without_task_key_is_a_warning(tmp_path: Path) -> None:
+    """As acceptance/bundle/variables/complex-with-var-reference shows, the CLI accepts a task whose task_key is not
+    set (it sets it to "" when it merges tasks by key), without a word: a warning that says so, not an error."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: no_key
+                variables:
+                  libraries:
+                    type: complex
+                    default:
+                      - pypi:
+                          package: requests==2.32.3
+                resources:
+                  jobs:
+                    one:
+                      name: one
+                      tasks:
+                        - libraries: ${var.libraries}
+                          notebook_task:
+                            notebook_path: /Workspace/Shared/one
+                      job_clusters:
+                        - new_cluster:
+                            spark_version: 16.4.x-scala2.12
+                            num_workers: 1
+            """
+        },
+    )
+    found = _found(root, "DG002")
+    assert {(path, severity) for _, path, severity, _ in found} == {
+        ("resources.jobs.one.tasks[0]", Severity.WARNING),
+        ("resources.jobs.one.job_clusters[0]", Severity.WARNING),
+    }
+    assert all('sets it to ""' in message for *_, message in found)
+
+
+def test_a_nested_for_each_task_without_task_key_is_a_warning(tmp_path: Path) -> None:
+    """As acceptance/bundle/paths/nominal shows, the CLI warns ('required field "task_key" is not set') about the
+    inner task of a for_each_task without a task_key."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: loop
+                resources:
+                  jobs:
+                    loop:
+                      name: loop
+                      tasks:
+                        - task_key: outer
+                          for_each_task:
+                            inputs: "[1, 2]"
+                            task:
+                              notebook_task:
+                                notebook_path: /Workspace/Shared/inner
+            """
+        },
+    )
+    assert _severities(root, "DG002") == {("DG002", "resources.jobs.loop.tasks[0].for_each_task.task"): Severity.WARNING}
+
+
+# --- DG002: enumerations -----------------------------------------------------------------------------------------
+
+
+def test_a_value_outside_an_enumeration_is_an_error_that_says_the_cli_only_warns(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/enum and validate/secret_scope_invalid_permission_level show, the CLI only warns
+    ('invalid value ... for enum field') at validate time; the API refuses the value at deploy, so the error stays
+    and says so. An empty value is a warning: the CLI's default engine drops it (validate/volume_defaults)."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: enums
+                resources:
+                  jobs:
+                    job:
+                      name: job
+                      tasks:
+                        - task_key: t
+                          run_if: SOMETIMES
+                          notebook_task:
+                            notebook_path: /Workspace/Shared/t
+                  secret_scopes:
+                    scope:
+                      name: scope
+                      permissions:
+                        - level: fuzz_level
+                          group_name: users
+                  volumes:
+                    files:
+                      catalog_name: main
+                      schema_name: raw
+                      name: files
+                      volume_type: ""
+            """
+        },
+    )
+    found = _found(root, "DG002")
+    assert {(path, severity) for _, path, severity, _ in found} == {
+        ("resources.jobs.job.tasks[0].run_if", Severity.ERROR),
+        ("resources.secret_scopes.scope.permissions[0].level", Severity.ERROR),
+        ("resources.volumes.files.volume_type", Severity.WARNING),
+    }
+    errors = [message for _, _, severity, message in found if severity is Severity.ERROR]
+    assert all("only warns about it at validate time, but the API refuses the value at deploy" in m for m in errors)
+
+
+# --- DG002: alerts read from a .dbalert.json ---------------------------------------------------------------------
+
+_ALERT_FILE = """
+    {
+      "evaluation": {"comparison_operator": "EQUAL", "source": {"name": "1", "aggregation": "MAX"}},
+      "query_lines": ["select 2"],
+      "schedule": {"quartz_cron_schedule": "0 0 * * * ?", "timezone_id": "UTC"}
+    }
+"""
+
+_ALERT_BUNDLE = """
+    bundle:
+      name: alerts
+    include:
+      - resources/*.yml
+"""
+
+_ALERT_YAML = """
+    resources:
+      alerts:
+        orders:
+          warehouse_id: "0123456789012345"
+          display_name: orders
+          file_path: ./orders.dbalert.json
+"""
+
+
+def test_an_alert_file_supplies_the_required_fields(tmp_path: Path) -> None:
+    """As acceptance/bundle/resources/alerts/with_file_run_from_subdir shows, the CLI reads an alert's evaluation,
+    query (query_lines) and schedule from the .dbalert.json its file_path names, relative to the YAML file that
+    wrote it: nothing is missing."""
+    root = write_dedented(
+        tmp_path,
+        {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": _ALERT_YAML, "resources/orders.dbalert.json": _ALERT_FILE},
+    )
+    assert _found(root, "DG002", "DG007") == []
+
+
+def test_an_alert_file_that_lacks_a_field_or_is_missing_is_still_reported(tmp_path: Path) -> None:
+    """The same bundle as acceptance/bundle/resources/alerts/with_file_run_from_subdir, with a .dbalert.json without
+    a schedule (still missing, a warning as the CLI gives), and without the file (DG007's error, not DG002's)."""
+    without_schedule = _ALERT_FILE.replace(',\n      "schedule": {"quartz_cron_schedule": "0 0 * * * ?", "timezone_id": "UTC"}', "")
+    root = write_dedented(
+        tmp_path / "partial",
+        {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": _ALERT_YAML, "resources/orders.dbalert.json": without_schedule},
+    )
+    found = _found(root, "DG002", "DG007")
+    assert [(rule, path, severity) for rule, path, severity, _ in found] == [("DG002", "resources.alerts.orders", Severity.WARNING)]
+    assert "'schedule'" in found[0][3]
+
+    # The file next to the root, not next to the YAML file that names it: not found.
+    root = write_dedented(
+        tmp_path / "misplaced",
+        {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": _ALERT_YAML, "orders.dbalert.json": _ALERT_FILE},
+    )
+    found = _found(root, "DG002", "DG007")
+    assert [(rule, path, severity) for rule, path, severity, _ in found] == [
+        ("DG007", "resources.alerts.orders.file_path", Severity.ERROR)
+    ]
+
+
+# --- DG002: served_models ----------------------------------------------------------------------------------------
+
+
+def test_served_models_is_accepted(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/model_serving_conversion shows, the CLI reads served_models as served_entities
+    (with a deprecation warning) and accepts the endpoint: no error."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: serving
+                resources:
+                  model_serving_endpoints:
+                    endpoint:
+                      name: endpoint
+                      config:
+                        served_models:
+                          - model_name: my-model
+                            model_version: "1"
+                            scale_to_zero_enabled: true
+            """
+        },
+    )
+    result = validate(root, env={})
+    assert [f for f in result.findings if f.severity is Severity.ERROR] == []
+
+
 # --- DG104 -------------------------------------------------------------------------------------------------------
 
 _POOLS = """
