@@ -280,9 +280,39 @@ def test_an_alert_file_that_lacks_a_field_or_is_missing_is_still_reported(tmp_pa
 # --- DG002: served_models ----------------------------------------------------------------------------------------
 
 
-def test_served_models_is_accepted(tmp_path: Path) -> None:
+def test_served_models_is_a_deprecation_warning(tmp_path: Path) -> None:
     """As acceptance/bundle/validate/model_serving_conversion shows, the CLI reads served_models as served_entities
-    (with a deprecation warning) and accepts the endpoint: no error."""
+    (warning 'Using served_models is deprecated') and accepts the endpoint: a warning, and no required field of the
+    old form is missing (scale_to_zero_enabled is optional in served_entities)."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: serving
+                resources:
+                  model_serving_endpoints:
+                    endpoint:
+                      name: endpoint
+                      config:
+                        served_models:
+                          - model_name: my-model
+                            model_version: "1"
+            """
+        },
+    )
+    result = validate(root, env={})
+    assert [f for f in result.findings if f.severity is Severity.ERROR] == []
+    found = _found(root, "DG002")
+    assert [(path, severity) for _, path, severity, _ in found] == [
+        ("resources.model_serving_endpoints.endpoint.config.served_models", Severity.WARNING)
+    ]
+    assert "deprecated" in found[0][3]
+
+
+def test_served_models_beside_served_entities_is_an_error(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/model_serving_both_fields_error shows, the CLI refuses served_models together
+    with served_entities ('Cannot use both served_models and served_entities')."""
     root = write_dedented(
         tmp_path,
         {
@@ -298,11 +328,16 @@ def test_served_models_is_accepted(tmp_path: Path) -> None:
                           - model_name: my-model
                             model_version: "1"
                             scale_to_zero_enabled: true
+                        served_entities:
+                          - entity_name: my-entity
+                            entity_version: "2"
             """
         },
     )
-    result = validate(root, env={})
-    assert [f for f in result.findings if f.severity is Severity.ERROR] == []
+    found = _found(root, "DG002")
+    assert [(path, severity) for _, path, severity, _ in found] == [
+        ("resources.model_serving_endpoints.endpoint.config.served_models", Severity.ERROR)
+    ]
 
 
 # --- DG104 -------------------------------------------------------------------------------------------------------

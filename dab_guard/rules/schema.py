@@ -83,7 +83,34 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
             continue
         found.append(_Located(issue, None))
     found.extend(_target_entry(target, schema))
+    found.extend(_served_models(target))
     return _judged(target, _without_typo_requirements(found))
+
+
+def _served_models(target: Target) -> Iterator[_Located]:
+    """The CLI reads an endpoint's deprecated ``served_models`` as ``served_entities``, with a warning, and refuses
+    both together (acceptance/bundle/validate/model_serving_conversion, model_serving_both_fields_error)."""
+    endpoints = target.config.get("resources")
+    endpoints = endpoints.get("model_serving_endpoints") if isinstance(endpoints, YMap) else None
+    if not isinstance(endpoints, YMap):
+        return
+    for name, endpoint in endpoints.items():
+        config = endpoint.get("config") if isinstance(endpoint, YMap) else None
+        if not isinstance(config, YMap) or config.get("served_models") is None:
+            continue
+        path = ("resources", "model_serving_endpoints", str(name), "config", "served_models")
+        if config.get("served_entities") is not None:
+            message = (
+                f"{'.'.join(path[:-1])}: served_models and served_entities together; the Databricks CLI refuses both"
+                " ('Cannot use both served_models and served_entities'): move the models to served_entities"
+            )
+            yield _Located(SchemaIssue("invalid", path, message), None, Severity.ERROR)
+        else:
+            message = (
+                f"{'.'.join(path)}: served_models is deprecated; the Databricks CLI reads it as served_entities, with"
+                " a warning: write served_entities (entity_name, entity_version)"
+            )
+            yield _Located(SchemaIssue("invalid", path, message), None, Severity.WARNING)
 
 
 def _target_entry(target: Target, schema: SchemaChecker) -> Iterator[_Located]:
@@ -206,7 +233,7 @@ def _judged(target: Target, found: list[_Located]) -> list[_Located]:
         if item.severity is not None:
             judged.append(item)
         elif issue.kind == "missing":
-            if _alert_file_supplies(target, issue):
+            if _alert_file_supplies(target, issue) or _in_served_models(issue):
                 continue
             if _listed(_MERGE_KEYS, issue):
                 message = (
@@ -233,6 +260,12 @@ def _judged(target: Target, found: list[_Located]) -> list[_Located]:
         else:
             judged.append(item)
     return judged
+
+
+def _in_served_models(issue: SchemaIssue) -> bool:
+    """A field of a ``served_models`` entry: the CLI converts the entry into ``served_entities`` (whose fields are all
+    optional) before it checks required fields."""
+    return len(issue.path) > 5 and issue.path[1] == "model_serving_endpoints" and issue.path[4] == "served_models"
 
 
 def _reworded(issue: SchemaIssue, message: str) -> SchemaIssue:
@@ -293,7 +326,10 @@ class Schema(ProblemRule):
       a missing file is DG007's;
     - a value outside an enumeration stays an error, saying that the CLI only warns but the API refuses the value at
       deploy (validate/enum, validate/secret_scope_invalid_permission_level); an empty string is a warning, as the
-      CLI's default engine drops it.
+      CLI's default engine drops it;
+    - a model serving endpoint's deprecated `served_models` is a warning, as in the CLI, which reads it as
+      `served_entities` (validate/model_serving_conversion), and an error beside `served_entities`, as in the CLI
+      (validate/model_serving_both_fields_error).
 
     ## Example
     ```yaml
