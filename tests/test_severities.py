@@ -169,6 +169,43 @@ def test_a_nested_for_each_task_without_task_key_is_a_warning(tmp_path: Path) ->
     assert _severities(root, "DG002") == {("DG002", "resources.jobs.loop.tasks[0].for_each_task.task"): Severity.WARNING}
 
 
+def test_the_fields_the_cli_itself_requires_are_errors(tmp_path: Path) -> None:
+    """As acceptance/bundle/validate/dashboard_required_name, dashboard_required_warehouse_id and
+    sql_warehouse_required_name show, the CLI refuses a dashboard without display_name or warehouse_id and a SQL
+    warehouse whose name is missing or blank ('sql_warehouse name is required'): errors. A complete one gives none."""
+    root = write_dedented(
+        tmp_path,
+        {
+            "databricks.yml": """
+                bundle:
+                  name: required
+                resources:
+                  dashboards:
+                    unnamed:
+                      warehouse_id: "0123456789012345"
+                      serialized_dashboard: "{}"
+                    complete:
+                      display_name: Sales
+                      warehouse_id: "0123456789012345"
+                      serialized_dashboard: "{}"
+                  sql_warehouses:
+                    blank:
+                      name: "   "
+                      cluster_size: 2X-Small
+                    named:
+                      name: reports
+                      cluster_size: 2X-Small
+            """
+        },
+    )
+    found = _found(root, "DG002")
+    assert {(path, severity) for _, path, severity, _ in found} == {
+        ("resources.dashboards.unnamed", Severity.ERROR),
+        ("resources.sql_warehouses.blank", Severity.ERROR),
+    }
+    assert all("the Databricks CLI refuses it" in message for *_, message in found)
+
+
 # --- DG002: enumerations -----------------------------------------------------------------------------------------
 
 

@@ -84,7 +84,35 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
         found.append(_Located(issue, None))
     found.extend(_target_entry(target, schema))
     found.extend(_served_models(target))
+    found.extend(_cli_required(target))
     return _judged(target, _without_typo_requirements(found))
+
+
+# Fields the CLI itself requires, with an error, although its schema does not mark them required:
+# acceptance/bundle/validate/dashboard_required_name, dashboard_required_warehouse_id, sql_warehouse_required_name.
+_CLI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "dashboards": (("display_name", "dashboard display_name"), ("warehouse_id", "dashboard warehouse_id")),
+    "sql_warehouses": (("name", "sql_warehouse name"),),
+}
+
+
+def _cli_required(target: Target) -> Iterator[_Located]:
+    resources = target.config.get("resources")
+    if not isinstance(resources, YMap):
+        return
+    for kind, fields in _CLI_REQUIRED.items():
+        group = resources.get(kind)
+        if not isinstance(group, YMap):
+            continue
+        for name, resource in group.items():
+            if not isinstance(resource, YMap):
+                continue
+            for key, words in fields:
+                value = resource.get(key)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    path = ("resources", kind, str(name))
+                    message = f"{'.'.join(path)}: missing required field '{key}'; the Databricks CLI refuses it ('{words} is required')"
+                    yield _Located(SchemaIssue("missing", path, message, key), None, Severity.ERROR)
 
 
 def _served_models(target: Target) -> Iterator[_Located]:
@@ -327,6 +355,8 @@ class Schema(ProblemRule):
     - a value outside an enumeration stays an error, saying that the CLI only warns but the API refuses the value at
       deploy (validate/enum, validate/secret_scope_invalid_permission_level); an empty string is a warning, as the
       CLI's default engine drops it;
+    - a dashboard's `display_name` and `warehouse_id` and a SQL warehouse's `name` are errors, as in the CLI, which
+      refuses them missing or blank (validate/dashboard_required_name, sql_warehouse_required_name);
     - a model serving endpoint's deprecated `served_models` is a warning, as in the CLI, which reads it as
       `served_entities` (validate/model_serving_conversion), and an error beside `served_entities`, as in the CLI
       (validate/model_serving_both_fields_error).
