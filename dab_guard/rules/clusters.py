@@ -465,16 +465,20 @@ class Pool(Rule):
     without `instance_pool_id`, on every cluster (jobs, `resources.clusters`, pipelines).
 
     ## Why it matters
-    With a pool, the node type is the pool's. The Jobs API refuses both (`The field 'node_type_id' cannot be
-    supplied when an instance pool ID is provided`) and recent Databricks CLIs silently drop `node_type_id`, so the
-    cluster does not get the node type the YAML shows. A driver pool without a worker pool is refused when the
-    cluster starts (`Worker must use a pool if driver uses a pool`).
+    With a pool, the node type is the pool's. The Clusters and Jobs APIs refuse both (`The field 'node_type_id'
+    cannot be supplied when an instance pool ID is provided`), so the Databricks CLI repairs job and
+    `resources.clusters` specs before the deploy: it drops `node_type_id` and `driver_node_type_id` beside
+    `instance_pool_id`, and `driver_instance_pool_id` without `instance_pool_id` (its JobClustersFixups, the terraform
+    provider's ModifyRequestOnInstancePool; acceptance/bundle/resources/jobs/instance_pool_and_node_type deploys such
+    a job). The deploy works, but the cluster does not get what the YAML shows: on those clusters this is a
+    warning. A pipeline cluster is not repaired that way, and the API refuses it: an error there (a driver pool
+    without a worker pool is refused when the cluster starts: `Worker must use a pool if driver uses a pool`).
 
     ## Example
     ```yaml
     new_cluster:
       instance_pool_id: 0101-120000-abcd-pool-xyz
-      node_type_id: i3.xlarge     # ignored or refused
+      node_type_id: i3.xlarge     # dropped by the CLI: the node type is the pool's
     ```
 
     ## Fix
@@ -482,7 +486,7 @@ class Pool(Rule):
     different driver); add `instance_pool_id` next to `driver_instance_pool_id`.
 
     `dab-guard fix` deletes the `node_type_id` / `driver_node_type_id` line (with its end-of-line comment), which is
-    what recent CLIs already do at deploy time (safe). It leaves the key alone in a flow mapping, on a `- ` line,
+    what the CLI already does at deploy time (safe). It leaves the key alone in a flow mapping, on a `- ` line,
     and where deleting a target's override would bring back a node type written for every target.
     """
 
@@ -497,28 +501,43 @@ class Pool(Rule):
 
     def check(self, target: Target) -> Iterator[Report]:
         for cluster in iter_clusters(target):
+            # The CLI repairs job and all-purpose cluster specs at deploy (see the documentation), not pipeline ones.
+            repaired = cluster.kind is not ClusterKind.PIPELINE
+            severity = Severity.WARNING if repaired else None
             if cluster.has("instance_pool_id"):
+                consequence = (
+                    "the Databricks CLI drops {key} at deploy, so the cluster does not get the node type written here"
+                    if repaired
+                    else "the API refuses both ('node_type_id cannot be supplied when an instance pool ID is provided')"
+                )
                 if cluster.has("node_type_id"):
                     yield Report(
                         f"node_type_id beside instance_pool_id on {cluster.describe()}: the node type comes from the "
-                        "pool; the API refuses both ('node_type_id cannot be supplied when an instance pool ID is "
-                        "provided') and recent CLIs silently drop node_type_id: remove it",
+                        f"pool; {consequence.format(key='node_type_id')}: remove it",
                         cluster.at("node_type_id"),
+                        severity=severity,
                         fix=_remove_key(target, cluster, "node_type_id"),
                     )
                 if cluster.has("driver_node_type_id"):
                     yield Report(
                         f"driver_node_type_id beside instance_pool_id on {cluster.describe()}: a pool cluster's driver "
-                        "comes from the pool too; remove driver_node_type_id, or give the driver its own pool with "
-                        "driver_instance_pool_id",
+                        f"comes from the pool too; {consequence.format(key='driver_node_type_id')}: remove "
+                        "driver_node_type_id, or give the driver its own pool with driver_instance_pool_id",
                         cluster.at("driver_node_type_id"),
+                        severity=severity,
                         fix=_remove_key(target, cluster, "driver_node_type_id"),
                     )
             elif cluster.has("driver_instance_pool_id") and cluster.policy_id is None:
+                consequence = (
+                    "the Databricks CLI drops driver_instance_pool_id at deploy, so the driver does not come from the pool"
+                    if repaired
+                    else "the cluster is refused when it starts ('Worker must use a pool if driver uses a pool')"
+                )
                 yield Report(
                     f"driver_instance_pool_id without instance_pool_id on {cluster.describe()}: a driver from a pool "
-                    "needs workers from a pool ('Worker must use a pool if driver uses a pool'); add instance_pool_id",
+                    f"needs workers from a pool; {consequence}; add instance_pool_id",
                     cluster.at("driver_instance_pool_id"),
+                    severity=severity,
                 )
 
 

@@ -8,6 +8,7 @@ against dab-guard's schema, and so is the target's own entry under ``targets`` f
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import weakref
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dab_guard.bundle.loader import Bundle
-from dab_guard.bundle.located import YMap, locate
+from dab_guard.bundle.located import YMap, file_of, locate
 from dab_guard.bundle.resolve import Target, target_section
 from dab_guard.cache import per_object
 from dab_guard.edits import rename_key
@@ -82,7 +83,62 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
             continue
         found.append(_Located(issue, None))
     found.extend(_target_entry(target, schema))
-    return _without_typo_requirements(found)
+    found.extend(_served_models(target))
+    found.extend(_cli_required(target))
+    return _judged(target, _without_typo_requirements(found))
+
+
+# Fields the CLI itself requires, with an error, although its schema does not mark them required:
+# acceptance/bundle/validate/dashboard_required_name, dashboard_required_warehouse_id, sql_warehouse_required_name.
+_CLI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "dashboards": (("display_name", "dashboard display_name"), ("warehouse_id", "dashboard warehouse_id")),
+    "sql_warehouses": (("name", "sql_warehouse name"),),
+}
+
+
+def _cli_required(target: Target) -> Iterator[_Located]:
+    resources = target.config.get("resources")
+    if not isinstance(resources, YMap):
+        return
+    for kind, fields in _CLI_REQUIRED.items():
+        group = resources.get(kind)
+        if not isinstance(group, YMap):
+            continue
+        for name, resource in group.items():
+            if not isinstance(resource, YMap):
+                continue
+            for key, words in fields:
+                value = resource.get(key)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    path = ("resources", kind, str(name))
+                    message = f"{'.'.join(path)}: missing required field '{key}'; the Databricks CLI refuses it ('{words} is required')"
+                    yield _Located(SchemaIssue("missing", path, message, key), None, Severity.ERROR)
+
+
+def _served_models(target: Target) -> Iterator[_Located]:
+    """The CLI reads an endpoint's deprecated ``served_models`` as ``served_entities``, with a warning, and refuses
+    both together (acceptance/bundle/validate/model_serving_conversion, model_serving_both_fields_error)."""
+    endpoints = target.config.get("resources")
+    endpoints = endpoints.get("model_serving_endpoints") if isinstance(endpoints, YMap) else None
+    if not isinstance(endpoints, YMap):
+        return
+    for name, endpoint in endpoints.items():
+        config = endpoint.get("config") if isinstance(endpoint, YMap) else None
+        if not isinstance(config, YMap) or config.get("served_models") is None:
+            continue
+        path = ("resources", "model_serving_endpoints", str(name), "config", "served_models")
+        if config.get("served_entities") is not None:
+            message = (
+                f"{'.'.join(path[:-1])}: served_models and served_entities together; the Databricks CLI refuses both"
+                " ('Cannot use both served_models and served_entities'): move the models to served_entities"
+            )
+            yield _Located(SchemaIssue("invalid", path, message), None, Severity.ERROR)
+        else:
+            message = (
+                f"{'.'.join(path)}: served_models is deprecated; the Databricks CLI reads it as served_entities, with"
+                " a warning: write served_entities (entity_name, entity_version)"
+            )
+            yield _Located(SchemaIssue("invalid", path, message), None, Severity.WARNING)
 
 
 def _target_entry(target: Target, schema: SchemaChecker) -> Iterator[_Located]:
@@ -166,6 +222,110 @@ def _without_typo_requirements(found: list[_Located]) -> list[_Located]:
     return kept
 
 
+# --- severities: the CLI only warns about missing required fields and values outside an enumeration ---------------
+
+Pattern = tuple[str, ...]  # a path in the configuration; "*" matches any one key or index
+
+# Required keys the CLI fills in itself, without a word: it merges a job's tasks by `task_key` and its job clusters by
+# `job_cluster_key`, which sets a missing key to "" and makes one entry of all those without a key
+# (acceptance/bundle/variables/complex-simple, complex-with-var-reference, resolve-field-within-complex).
+_MERGE_KEYS: dict[Pattern, frozenset[str]] = {
+    ("resources", "jobs", "*", "tasks", "*"): frozenset({"task_key"}),
+    ("resources", "jobs", "*", "job_clusters", "*"): frozenset({"job_cluster_key"}),
+}
+# Required fields the deploy certainly needs although the CLI only warns at validate time: Unity Catalog creates no
+# schema or volume without its name and the catalog (and schema) it lives in (acceptance/bundle/validate/required,
+# validate/volume_defaults show the warnings).
+_DEPLOY_NEEDS: dict[Pattern, frozenset[str]] = {
+    ("resources", "volumes", "*"): frozenset({"catalog_name", "schema_name", "name"}),
+    ("resources", "schemas", "*"): frozenset({"catalog_name", "name"}),
+}
+# What an alert's `.dbalert.json` (its `file_path`) supplies for a required field: the field, or its `*_lines` form.
+_ALERT_FILE_KEYS = {"query_text": ("query_text", "query_lines")}
+
+
+def _matches(path: tuple[str | int, ...], pattern: Pattern) -> bool:
+    return len(path) == len(pattern) and all(p == "*" or p == part for part, p in zip(path, pattern, strict=True))
+
+
+def _listed(table: dict[Pattern, frozenset[str]], issue: SchemaIssue) -> bool:
+    return any(issue.key in keys and _matches(issue.path, pattern) for pattern, keys in table.items())
+
+
+def _judged(target: Target, found: list[_Located]) -> list[_Located]:
+    """Each missing required field and each value outside an enumeration given the severity its consequence has
+    (see the rule's documentation); other issues as they are."""
+    judged: list[_Located] = []
+    for item in found:
+        issue = item.issue
+        if item.severity is not None:
+            judged.append(item)
+        elif issue.kind == "missing":
+            if _alert_file_supplies(target, issue) or _in_served_models(issue):
+                continue
+            if _listed(_MERGE_KEYS, issue):
+                message = (
+                    f"{issue.message}: the Databricks CLI sets it to \"\" without a warning, and merges every entry"
+                    f" of the list without a {issue.key} into one"
+                )
+                judged.append(_Located(_reworded(issue, message), item.at, Severity.WARNING))
+            elif _listed(_DEPLOY_NEEDS, issue):
+                message = f"{issue.message}; the Databricks CLI only warns about it at validate time, but the deploy fails without it"
+                judged.append(_Located(_reworded(issue, message), item.at, Severity.ERROR))
+            else:
+                message = f"{issue.message} (the Databricks CLI only warns about it)"
+                judged.append(_Located(_reworded(issue, message), item.at, Severity.WARNING))
+        elif issue.kind == "invalid" and issue.enum:
+            if issue.enum_value == "":
+                message = (
+                    f"{issue.message}; the Databricks CLI only warns about it, and its default (terraform) engine drops"
+                    " an empty value at deploy"
+                )
+                judged.append(_Located(_reworded(issue, message), item.at, Severity.WARNING))
+            else:
+                message = f"{issue.message}; the Databricks CLI only warns about it at validate time, but the API refuses the value at deploy"
+                judged.append(_Located(_reworded(issue, message), item.at, Severity.ERROR))
+        else:
+            judged.append(item)
+    return judged
+
+
+def _in_served_models(issue: SchemaIssue) -> bool:
+    """A field of a ``served_models`` entry: the CLI converts the entry into ``served_entities`` (whose fields are all
+    optional) before it checks required fields."""
+    return len(issue.path) > 5 and issue.path[1] == "model_serving_endpoints" and issue.path[4] == "served_models"
+
+
+def _reworded(issue: SchemaIssue, message: str) -> SchemaIssue:
+    return SchemaIssue(issue.kind, issue.path, message, issue.key, issue.enum_value, issue.enum)
+
+
+def _alert_file_supplies(target: Target, issue: SchemaIssue) -> bool:
+    """Whether the missing field of an alert comes from the `.dbalert.json` its `file_path` names (the CLI reads the
+    alert from there: acceptance/bundle/resources/alerts/with_file_run_from_subdir). A file that is not there is
+    DG007's to report; a file that is not a JSON mapping supplies nothing."""
+    if not _matches(issue.path, ("resources", "alerts", "*")):
+        return False
+    alerts = target.config.get("resources")
+    alerts = alerts.get("alerts") if isinstance(alerts, YMap) else None
+    alert = alerts.get(str(issue.path[2])) if isinstance(alerts, YMap) else None
+    if not isinstance(alert, YMap) or not isinstance(alert.get("file_path"), str):
+        return False
+    rel = target.local_path((*issue.path, "file_path"), alert["file_path"], file_of(alert, "file_path"))
+    if rel is None or rel.parts[:1] == ("..",):
+        return True  # a workspace path, a value not known offline, or a path DG007 reports as outside the bundle
+    try:
+        with open(target.bundle.root_dir / rel, encoding="utf-8") as handle:
+            content = json.load(handle)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    if not isinstance(content, dict):
+        return False
+    return any(key in content for key in _ALERT_FILE_KEYS.get(issue.key, (issue.key,)))
+
+
 class Schema(ProblemRule):
     """
     ## What it does
@@ -178,6 +338,28 @@ class Schema(ProblemRule):
     ## Why it matters
     The Databricks CLI often only warns about such values, or drops them, and the job then fails when it is
     created or run, minutes later, with an API error far from the line that caused it.
+
+    Severities follow what the deploy does, since the CLI itself only warns about a missing required field
+    (`required field "name" is not set`) and a value outside an enumeration (`invalid value ... for enum field`):
+
+    - a missing required field is a warning, as in the CLI (acceptance/bundle/validate/required,
+      validate/models/missing_name: a model deploys without `name`; resource_deps/implicit_deps_quality_monitor);
+    - except the fields the deploy certainly needs, an error that says the CLI only warns: a volume's
+      `catalog_name`, `schema_name` and `name`, a schema's `catalog_name` and `name` (Unity Catalog creates neither
+      without them; validate/volume_defaults);
+    - a job task's `task_key` and a job cluster's `job_cluster_key` are warnings too, though the CLI says nothing:
+      it sets them to "" when it merges tasks and clusters by key, so that all entries without a key become one
+      (variables/complex-simple, complex-with-var-reference);
+    - an alert's fields that its `file_path` `.dbalert.json` supplies are not missing (resources/alerts/with_file*);
+      a missing file is DG007's;
+    - a value outside an enumeration stays an error, saying that the CLI only warns but the API refuses the value at
+      deploy (validate/enum, validate/secret_scope_invalid_permission_level); an empty string is a warning, as the
+      CLI's default engine drops it;
+    - a dashboard's `display_name` and `warehouse_id` and a SQL warehouse's `name` are errors, as in the CLI, which
+      refuses them missing or blank (validate/dashboard_required_name, sql_warehouse_required_name);
+    - a model serving endpoint's deprecated `served_models` is a warning, as in the CLI, which reads it as
+      `served_entities` (validate/model_serving_conversion), and an error beside `served_entities`, as in the CLI
+      (validate/model_serving_both_fields_error).
 
     ## Example
     ```yaml

@@ -63,6 +63,9 @@ class SchemaIssue:
     path: PathParts
     message: str
     key: str = ""
+    # For an ``invalid`` value outside an enumeration: the value (the CLI only warns about those at validate time).
+    enum_value: Any = None
+    enum: bool = False
 
 
 def is_unresolved(value: Any) -> bool:
@@ -297,7 +300,7 @@ class SchemaChecker:
         if kind == "anyOf":
             enum_branch = next((b for b in schema.get("anyOf", ()) if isinstance(b, dict) and "enum" in b), None)
             if enum_branch is not None:
-                yield SchemaIssue("invalid", path, _enum_message(path, value, enum_branch["enum"]))
+                yield SchemaIssue("invalid", path, _enum_message(path, value, enum_branch["enum"]), enum_value=value, enum=True)
                 return
             from jsonschema.exceptions import best_match
 
@@ -306,7 +309,7 @@ class SchemaChecker:
                 yield from self._explain(best, path)
                 return
         if kind == "enum":
-            yield SchemaIssue("invalid", path, _enum_message(path, value, listed))
+            yield SchemaIssue("invalid", path, _enum_message(path, value, listed), enum_value=value, enum=True)
             return
         if kind in ("type", "pattern"):
             yield SchemaIssue("invalid", path, f"{_where(path)}: expected {_expected(schema)}, got {_got(value)}")
