@@ -265,6 +265,13 @@ _CLI_ONLY = [
     r"\.(tags|custom_tags)(\.|$)",
     r"^(permissions|sync|presets)(\.|$)",
     r"^variables\.[^.]+\.(description|type)$",
+    # Defaults the CLI fills in for a resource that does not set them.
+    r"^resources\.pipelines\.[^.]+\.(channel|edition|development)$",
+    r"^resources\.pipelines\.[^.]+\.clusters\[\d+\]\.label$",
+    r"^resources\.clusters\.[^.]+\.autotermination_minutes$",
+    r"^resources\.volumes\.[^.]+\.(volume_type|volume_path)$",
+    r"^resources\.sql_warehouses\.[^.]+\.(enable_photon|spot_instance_policy|auto_stop_mins|max_num_clusters|enable_serverless_compute)$",
+    r"^resources\.(dashboards|genie_spaces)\.[^.]+\.(embed_credentials|parent_path)$",
 ]
 
 
@@ -273,7 +280,11 @@ def _cli_only(path: str) -> bool:
 
 
 def _workspace_text(value: Any) -> bool:
-    return isinstance(value, str) and ("[USERNAME]" in value or "/Workspace/" in value or "${workspace." in value)
+    """A value the CLI rewrote to a workspace path, or that its tests replaced by a placeholder (``[NODE_TYPE_ID]``,
+    ``[UUID]``, ``[TEST_TMP_DIR]``)."""
+    return isinstance(value, str) and (
+        "[USERNAME]" in value or "/Workspace/" in value or "${workspace." in value or re.search(r"\[[A-Z_]+\]", value) is not None
+    )
 
 
 def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "") -> list[str]:

@@ -120,8 +120,9 @@ def merge_named_lists(config: YMap) -> YMap:
                 continue
             new_job = job
             for field, key_of in (
-                ("job_clusters", _field("job_cluster_key")),
-                ("tasks", _field("task_key")),
+                # An entry without its key has the key "" to the CLI, and merges with any other such entry.
+                ("job_clusters", _field("job_cluster_key", default="")),
+                ("tasks", _field("task_key", default="")),
                 ("parameters", _field("name")),
             ):
                 items = new_job.get(field)
