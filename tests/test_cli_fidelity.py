@@ -423,3 +423,29 @@ def test_render_masks_credentials_and_reports_loading_errors(tmp_path: Path, cap
     job = json.loads(captured.out)["resources"]["jobs"]["j"]
     assert job["name"] == "${resources.jobs.other.id}"
     assert captured.err.count("\n") == 1 and "DG010" in captured.err
+
+
+def test_job_clusters_without_a_key_merge_as_the_key_empty(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/complex-simple: a job cluster without ``job_cluster_key`` in the root and one in
+    the target merge into one (the CLI's key is ""), the target's ``new_cluster`` from a variable over the root's."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: no_key}
+        variables:
+          cluster:
+            type: complex
+            value: {node_type_id: Standard_DS3_v2, num_workers: 2}
+        resources:
+          jobs:
+            job1:
+              job_clusters:
+                - new_cluster: {node_type_id: random, spark_version: 13.3.x-scala2.12}
+        targets:
+          dev:
+            resources:
+              jobs:
+                job1:
+                  job_clusters:
+                    - new_cluster: ${var.cluster}
+    """})
+    [cluster] = rendered(tmp_path, "dev")["resources"]["jobs"]["job1"]["job_clusters"]
+    assert cluster["new_cluster"] == {"node_type_id": "Standard_DS3_v2", "num_workers": 2, "spark_version": "13.3.x-scala2.12"}
