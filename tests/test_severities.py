@@ -314,6 +314,24 @@ def test_an_alert_file_that_lacks_a_field_or_is_missing_is_still_reported(tmp_pa
     ]
 
 
+def test_what_the_cli_refuses_in_an_alert_read_from_a_file_is_an_error(tmp_path: Path) -> None:
+    """As acceptance/bundle/resources/alerts/with_file_not_allowed_field_error and
+    with_file_variable_interpolation_error show, the CLI refuses another field than warehouse_id, display_name,
+    file_path, permissions and lifecycle beside file_path, and a ${...} reference in the .dbalert.json."""
+    yaml = _ALERT_YAML + '          query_text: "select 3"\n'
+    root = write_dedented(
+        tmp_path / "field",
+        {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": yaml, "resources/orders.dbalert.json": _ALERT_FILE},
+    )
+    assert _severities(root, "DG002") == {("DG002", "resources.alerts.orders.query_text"): Severity.ERROR}
+    referencing = _ALERT_FILE.replace('"select 2"', '"select ${var.limit}"')
+    root = write_dedented(
+        tmp_path / "reference",
+        {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": _ALERT_YAML, "resources/orders.dbalert.json": referencing},
+    )
+    assert _severities(root, "DG002") == {("DG002", "resources.alerts.orders.file_path"): Severity.ERROR}
+
+
 # --- DG002: served_models ----------------------------------------------------------------------------------------
 
 

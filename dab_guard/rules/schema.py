@@ -85,6 +85,7 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
     found.extend(_target_entry(target, schema))
     found.extend(_served_models(target))
     found.extend(_cli_required(target))
+    found.extend(_alert_files(target))
     return _judged(target, _without_typo_requirements(found))
 
 
@@ -113,6 +114,63 @@ def _cli_required(target: Target) -> Iterator[_Located]:
                     path = ("resources", kind, str(name))
                     message = f"{'.'.join(path)}: missing required field '{key}'; the Databricks CLI refuses it ('{words} is required')"
                     yield _Located(SchemaIssue("missing", path, message, key), None, Severity.ERROR)
+
+
+# What an alert may set beside `file_path`: the CLI refuses the rest (acceptance/bundle/resources/alerts/
+# with_file_not_allowed_field_error).
+_ALERT_BESIDE_FILE = frozenset({"warehouse_id", "display_name", "file_path", "permissions", "lifecycle"})
+
+
+def _alert_files(target: Target) -> Iterator[_Located]:
+    """What the CLI refuses in an alert that reads its definition from a `.dbalert.json`: other fields in the YAML,
+    and `${...}` references in the file (resources/alerts/with_file_variable_interpolation_error)."""
+    for name, alert in _resources(target, "alerts"):
+        file_path = alert.get("file_path")
+        if not isinstance(file_path, str):
+            continue
+        base = ("resources", "alerts", name)
+        for key in alert:
+            if key not in _ALERT_BESIDE_FILE:
+                message = (
+                    f"{'.'.join((*base, str(key)))}: not allowed beside file_path; the Databricks CLI refuses it (only"
+                    f" {', '.join(sorted(_ALERT_BESIDE_FILE))}): write it in the .dbalert.json"
+                )
+                yield _Located(SchemaIssue("invalid", (*base, key), message), None, Severity.ERROR)
+        content = _alert_file(target, base, alert)
+        if isinstance(content, dict) and "${" in json.dumps(content):
+            message = (
+                f"{'.'.join((*base, 'file_path'))}: the alert file {file_path} holds a ${{...}} reference; the"
+                " Databricks CLI refuses references in a .dbalert.json: inline the alert in the YAML to use variables"
+            )
+            yield _Located(SchemaIssue("invalid", (*base, "file_path"), message), None, Severity.ERROR)
+
+
+def _resources(target: Target, kind: str) -> Iterator[tuple[str, YMap]]:
+    resources = target.config.get("resources")
+    group = resources.get(kind) if isinstance(resources, YMap) else None
+    if isinstance(group, YMap):
+        for name, value in group.items():
+            if isinstance(value, YMap):
+                yield str(name), value
+
+
+_NOT_HERE = object()  # a workspace path, a value not known offline, or a path outside the bundle
+_MISSING_FILE = object()
+
+
+def _alert_file(target: Target, base: tuple[str | int, ...], alert: YMap) -> Any:
+    """The parsed `.dbalert.json` the `file_path` of the alert at ``base`` names (relative to the YAML file that
+    wrote it); ``_NOT_HERE`` or ``_MISSING_FILE`` when there is nothing to read, None when it is not JSON."""
+    rel = target.local_path((*base, "file_path"), alert["file_path"], file_of(alert, "file_path"))
+    if rel is None or rel.parts[:1] == ("..",):
+        return _NOT_HERE
+    try:
+        with open(target.bundle.root_dir / rel, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return _MISSING_FILE
+    except (OSError, ValueError):
+        return None
 
 
 def _served_models(target: Target) -> Iterator[_Located]:
@@ -303,24 +361,17 @@ def _reworded(issue: SchemaIssue, message: str) -> SchemaIssue:
 def _alert_file_supplies(target: Target, issue: SchemaIssue) -> bool:
     """Whether the missing field of an alert comes from the `.dbalert.json` its `file_path` names (the CLI reads the
     alert from there: acceptance/bundle/resources/alerts/with_file_run_from_subdir). A file that is not there is
-    DG007's to report; a file that is not a JSON mapping supplies nothing."""
+    DG007's to report, one that cannot be read here is not guessed at; one that is not a JSON mapping supplies
+    nothing."""
     if not _matches(issue.path, ("resources", "alerts", "*")):
         return False
-    alerts = target.config.get("resources")
-    alerts = alerts.get("alerts") if isinstance(alerts, YMap) else None
-    alert = alerts.get(str(issue.path[2])) if isinstance(alerts, YMap) else None
-    if not isinstance(alert, YMap) or not isinstance(alert.get("file_path"), str):
+    alert = dict(_resources(target, "alerts")).get(str(issue.path[2]))
+    if alert is None or not isinstance(alert.get("file_path"), str):
         return False
-    rel = target.local_path((*issue.path, "file_path"), alert["file_path"], file_of(alert, "file_path"))
-    if rel is None or rel.parts[:1] == ("..",):
-        return True  # a workspace path, a value not known offline, or a path DG007 reports as outside the bundle
-    try:
-        with open(target.bundle.root_dir / rel, encoding="utf-8") as handle:
-            content = json.load(handle)
-    except FileNotFoundError:
+    content = _alert_file(target, issue.path, alert)
+    if content is _NOT_HERE or content is _MISSING_FILE:
+        # A workspace path, a value not known offline, a path outside the bundle, or no file: DG007's to report.
         return True
-    except (OSError, ValueError):
-        return False
     if not isinstance(content, dict):
         return False
     return any(key in content for key in _ALERT_FILE_KEYS.get(issue.key, (issue.key,)))
@@ -351,7 +402,8 @@ class Schema(ProblemRule):
       it sets them to "" when it merges tasks and clusters by key, so that all entries without a key become one
       (variables/complex-simple, complex-with-var-reference);
     - an alert's fields that its `file_path` `.dbalert.json` supplies are not missing (resources/alerts/with_file*);
-      a missing file is DG007's;
+      a missing file is DG007's; other fields beside `file_path`, and `${...}` references in the file, are errors,
+      as in the CLI (alerts/with_file_not_allowed_field_error, with_file_variable_interpolation_error);
     - a value outside an enumeration stays an error, saying that the CLI only warns but the API refuses the value at
       deploy (validate/enum, validate/secret_scope_invalid_permission_level); an empty string is a warning, as the
       CLI's default engine drops it;
