@@ -354,12 +354,17 @@ def test_a_misspelt_required_key_is_one_finding(tmp_path: Path) -> None:
                 - task_kye: one
                   notebook_task:
                     notebook_path: /Workspace/Shared/a
+            b:
+              name: b
+              tasks:
                 - notebook_task:
                     notebook_path: /Workspace/Shared/b
         """,
     )
+    # Two tasks of one job without a task_key would be merged into one, as the CLI merges them (their key is ""):
+    # the task that lacks its key stands in a job of its own.
     found = _findings(folder, "DG002", "DG003")
-    assert [(rule, line) for rule, line, _, _ in found] == [("DG003", 8), ("DG002", 11)]
+    assert [(rule, line) for rule, line, _, _ in found] == [("DG003", 8), ("DG002", 14)]
     assert "did you mean 'task_key'" in found[0][2]
     assert "missing required field 'task_key'" in found[1][2]
 
