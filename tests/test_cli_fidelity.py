@@ -449,3 +449,116 @@ def test_job_clusters_without_a_key_merge_as_the_key_empty(tmp_path: Path) -> No
     """})
     [cluster] = rendered(tmp_path, "dev")["resources"]["jobs"]["job1"]["job_clusters"]
     assert cluster["new_cluster"] == {"node_type_id": "Standard_DS3_v2", "num_workers": 2, "spark_version": "13.3.x-scala2.12"}
+
+
+def test_render_leaves_out_what_the_cli_leaves_out_and_repairs_what_it_repairs(tmp_path: Path) -> None:
+    """acceptance/bundle/empty_string_variable and empty_string_dropped (a resource field that is "" is dropped, a
+    map entry keeps it), validate/complex-within-complex (an unknown field is dropped), resources/jobs/
+    instance_pool_and_node_type (``node_type_id`` beside a pool is dropped) and validate/model_serving_conversion
+    (``served_models`` is printed as ``served_entities``)."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: repairs}
+        variables:
+          policy: {default: ""}
+        resources:
+          clusters:
+            c:
+              spark_version: 15.4.x-scala2.12
+              num_workers: 1
+              policy_id: ${var.policy}
+              instance_pool_id: pool-1
+              node_type_id: i3.xlarge
+              custom_tags: {branch: ""}
+              not_a_field: 1
+          model_serving_endpoints:
+            e:
+              name: e
+              config:
+                served_models:
+                  - {model_name: m, model_version: "1", scale_to_zero_enabled: true}
+    """})
+    resources = rendered(tmp_path)["resources"]
+    assert resources["clusters"]["c"] == {
+        "spark_version": "15.4.x-scala2.12", "num_workers": 1, "instance_pool_id": "pool-1", "custom_tags": {"branch": ""}
+    }
+    assert resources["model_serving_endpoints"]["e"]["config"] == {
+        "served_entities": [{"entity_name": "m", "entity_version": "1", "scale_to_zero_enabled": True}]
+    }
+
+
+def test_a_variable_that_holds_an_unresolved_reference_is_substituted_as_text(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/resolve-resources-fields: ``b: "this is ${var.a}"`` with ``a:
+    ${resources.schemas.foo.name}`` becomes the CLI's "this is ${resources.schemas.foo.name}"; rules still see an
+    unknown value."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: partial}
+        variables:
+          a: {default: "${resources.schemas.foo.name}"}
+          b: {default: "this is ${var.a}"}
+        resources:
+          schemas:
+            foo: {catalog_name: main, name: foo}
+            bar: {catalog_name: main, name: bar, comment: "${var.b}"}
+    """})
+    out = rendered(tmp_path)
+    assert out["variables"]["b"]["value"] == "this is ${resources.schemas.foo.name}"
+    assert out["resources"]["schemas"]["bar"]["comment"] == "this is ${resources.schemas.foo.name}"
+
+
+@pytest.mark.parametrize(
+    ("workspace", "severity"),
+    [("host: ${var.host}", "error"), ("profile: ${var.profile}", "error"), ("azure_tenant_id: ${var.tenant}", "warning")],
+    ids=["host", "profile", "tenant"],
+)
+def test_references_in_authentication_fields(tmp_path: Path, workspace: str, severity: str) -> None:
+    """acceptance/bundle/variables/host: the CLI connects with workspace.host (and the other fields that configure
+    authentication) before it substitutes references; with the host or the profile it cannot connect at all."""
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: auth}\nvariables:\n  host: {default: x}\n  profile: {default: x}\n  tenant: {default: x}\n"
+        f"workspace:\n  {workspace}\n",
+        encoding="utf-8",
+    )
+    [(file, line, found, message)] = findings(validate(tmp_path, env={}), "DG006")
+    assert (file, line, found) == ("databricks.yml", 7, severity)
+    assert "does not substitute references" in message
+
+
+def test_development_and_production_mode_rules(tmp_path: Path) -> None:
+    """acceptance/bundle/presets/preset_vs_dev_mode: development refuses presets.trigger_pause_status: UNPAUSED;
+    the same preset in production, or PAUSED in development, is fine."""
+    write_dedented(tmp_path, {"databricks.yml": f"""
+        bundle: {{name: modes}}
+        workspace: {{host: {HOST}}}
+        targets:
+          dev:
+            mode: development
+            presets: {{trigger_pause_status: UNPAUSED}}
+          dev_paused:
+            mode: development
+            presets: {{trigger_pause_status: PAUSED}}
+          prod:
+            mode: production
+            workspace: {{root_path: /Workspace/Shared/.bundle/modes}}
+            presets: {{trigger_pause_status: UNPAUSED}}
+    """})
+    dg009 = [(f.line, f.targets) for f in validate(tmp_path, env={}).findings if f.rule == "DG009"]
+    assert dg009 == [(6, ("dev",))]
+
+
+def test_a_bundle_or_workspace_field_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/reference-typo (non-var-multiple): ``${workspace.stot_path}`` is "reference does
+    not exist", with the closest field; computed fields (``${workspace.current_user.userName}``, ``${bundle.target}``)
+    and fields the configuration leaves unset are fine."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: typo}
+        resources:
+          jobs:
+            one:
+              name: ${workspace.stot_path}
+              description: ${workspace.current_user.userName} ${bundle.target} ${workspace.file_path} ${bundle.git.branch}
+              tags: {bad: "${bundle.nmae}"}
+    """})
+    found = findings(validate(tmp_path, env={}), "DG006")
+    assert [(line, severity) for _, line, severity, _ in found] == [(5, "error"), (7, "error")]
+    assert "did you mean ${workspace.state_path}?" in found[0][3]
+    assert "did you mean ${bundle.name}?" in found[1][3]

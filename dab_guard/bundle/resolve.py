@@ -39,6 +39,19 @@ CONFIG_SECTIONS = frozenset(
      "run_as", "scripts", "sync", "targets", "variables", "workspace")
 )  # fmt: skip
 _KNOWN_NAMESPACES = ("var", "variables", "bundle", "workspace", "resources", "artifacts")
+# The fields ``${bundle.x}`` and ``${workspace.x}`` may name: the configuration's, and those the CLI computes.
+_SECTION_FIELDS = {
+    "bundle": frozenset(
+        ("name", "cluster_id", "compute_id", "databricks_cli_version", "deployment", "engine", "git", "uuid", "target",
+         "environment", "mode", "terraform")
+    ),
+    "workspace": frozenset(
+        ("host", "profile", "auth_type", "metadata_service_url", "client_id", "google_service_account", "azure_resource_id",
+         "azure_workspace_resource_id", "azure_use_msi", "azure_client_id", "azure_tenant_id", "azure_environment",
+         "azure_login_app_id", "account_id", "workspace_id", "experimental_is_unified_host", "current_user", "root_path",
+         "file_path", "artifact_path", "state_path", "resource_path", "snapshot_path")
+    ),
+}  # fmt: skip
 # The CLI substitutes references in rounds (a substituted value may hold references of its own, or a reference may
 # be spelt by others: ``${var.foo_${var.tail}}``) and gives up after this many, with a warning.
 MAX_ROUNDS = 11
@@ -159,9 +172,11 @@ class _Resolver:
         self.variables: dict[str, Variable] = {}
         self.resolving: list[tuple[tuple[str, tuple[str | int, ...]], bool]] = []  # (variable, field), via a container
         self.resolved: dict[tuple[str, tuple[str | int, ...]], Any] = {}
+        self.failed: set[tuple[str, tuple[str | int, ...]]] = set()  # fields in a circle of references
         self.cycles: set[frozenset[str]] = set()
         self.shared: SharedSubstitutions | None = None
         self._notes: dict[str, str] = {}  # one note text per variable, not one per use
+        self.as_written: set[tuple[int, str]] = set()  # (id of a mapping, key) whose text is never substituted
         self.file_overrides = self._overrides_file()
         self._declare_variables()
         self._apply_lookups(lookups or {})
@@ -324,6 +339,7 @@ class _Resolver:
             if earlier != key:
                 continue
             members = self.resolving[index:]
+            self.failed.update(member for member, _ in members)  # none of the circle resolves
             names = [f"var.{n}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in ps) for (n, ps), _ in members]
             circle = frozenset(names)
             if circle not in self.cycles:
@@ -340,10 +356,13 @@ class _Resolver:
             value = self.substitute(value, value_loc)
         finally:
             self.resolving.pop()
-        known = not _contains_unknown(value)
-        if known:
+        if key in self.failed:
+            return False, None
+        if not _contains_unknown(value):
             self.resolved[key] = value
-        return known, value
+        # A value that still holds references dab-guard cannot resolve offline (``${resources.*}``, a lookup) is
+        # substituted as it is, as the CLI substitutes it: the text it leaves is the CLI's, and rules see it unknown.
+        return True, value
 
     # --- references -------------------------------------------------------------------------------------------
 
@@ -367,6 +386,13 @@ class _Resolver:
                 return False, None, note
             return True, value, note
         if head == "variables":
+            return False, None, None
+        if head in ("bundle", "workspace") and len(parts) > 1 and str(parts[1]) not in _SECTION_FIELDS[str(head)]:
+            # The CLI resolves these against its typed configuration: a field it does not have is an error.
+            fields = sorted(_SECTION_FIELDS[str(head)])
+            close = difflib.get_close_matches(str(parts[1]), fields, n=1, cutoff=0.6)
+            hint = f" (did you mean ${{{head}.{close[0]}}}?)" if close else ""
+            self.problems.append(Problem("DG006", f"reference does not exist: ${{{ref}}}{hint}", loc))
             return False, None, None
         if head == "bundle":
             if parts[1:2] in (["target"], ["environment"]):
@@ -462,7 +488,7 @@ class _Resolver:
         changed: dict[str, tuple[Any, str | None]] | None = None
         for key, item in value.items():
             if isinstance(item, str):
-                if "${" not in item:
+                if "${" not in item or (id(value), key) in self.as_written:
                     continue
                 loc = value.val_loc(key) or value.key_loc(key)
                 new, note = self._substitute_string(item, loc or Loc("", 1, 1))
@@ -525,6 +551,8 @@ class _Resolver:
 
     def _substitute_string(self, text: str, loc: Loc) -> tuple[Any, str | None]:
         value, note = self._substitute_once(text, loc)
+        if "${" not in REFERENCE_RE.sub("", text):
+            return value, note  # no reference spelt by others: one round substitutes all there is
         rounds = 1
         while isinstance(value, str) and value is not text and "${" in value and rounds < MAX_ROUNDS:
             # The substitution spelt a new reference (``${var.foo_${var.tail}}`` gives ``${var.foo_x}``): the CLI
@@ -652,6 +680,7 @@ def resolve_target(
     """
     config = apply_target(bundle, name, merge_lists=False)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
+    resolver.problems.extend(_references_in_auth_fields(config, resolver.as_written))
     resolver.shared = shared
     resolved = _substitute_sections(resolver, config)
     # As the CLI does, job clusters, tasks and parameters are merged by key once references are substituted, so a
@@ -662,6 +691,44 @@ def resolve_target(
         if var.value is not None:
             var.resolved = resolver.substitute(var.value, var.value_loc or var.loc)
     return Target(name, bundle, resolved, resolver.variables, resolver.problems)
+
+
+# The workspace fields that configure authentication, with the environment variable that sets each one instead. The
+# CLI connects with them before it substitutes any reference (validate/interpolation_in_auth_config.go).
+AUTH_FIELDS = {
+    "host": "DATABRICKS_HOST", "profile": "DATABRICKS_CONFIG_PROFILE", "auth_type": "DATABRICKS_AUTH_TYPE",
+    "metadata_service_url": "DATABRICKS_METADATA_SERVICE_URL", "client_id": "DATABRICKS_CLIENT_ID",
+    "google_service_account": "DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "azure_resource_id": "DATABRICKS_AZURE_RESOURCE_ID",
+    "azure_use_msi": "ARM_USE_MSI", "azure_client_id": "ARM_CLIENT_ID", "azure_tenant_id": "ARM_TENANT_ID",
+    "azure_environment": "ARM_ENVIRONMENT", "azure_login_app_id": "DATABRICKS_AZURE_LOGIN_APP_ID",
+    "account_id": "DATABRICKS_ACCOUNT_ID", "workspace_id": "DATABRICKS_WORKSPACE_ID",
+}  # fmt: skip
+
+
+def _references_in_auth_fields(config: YMap, as_written: set[tuple[int, str]]) -> list[Problem]:
+    """A reference in a field that configures authentication is used as its text: the CLI warns, and with the host
+    or the profile it cannot connect at all (``parse "https://${var.host}": invalid character``). Such fields are
+    added to ``as_written``: they keep their text, and their references are not reported again."""
+    workspace = config.get("workspace")
+    if not isinstance(workspace, YMap):
+        return []
+    problems = []
+    for key, variable in AUTH_FIELDS.items():
+        value = workspace.get(key)
+        if isinstance(value, str) and REFERENCE_RE.search(value):
+            as_written.add((id(workspace), key))
+            fatal = key in ("host", "profile")
+            problems.append(
+                Problem(
+                    "DG006",
+                    f"workspace.{key} is '{value}', but the Databricks CLI does not substitute references in the fields"
+                    f" that configure authentication" + (": it cannot connect to the workspace" if fatal else "")
+                    + f"; set the {variable} environment variable to choose it at deploy time",
+                    workspace.val_loc(key) or workspace.key_loc(key) or Loc("", 1, 1),
+                    Severity.ERROR if fatal else Severity.WARNING,
+                )
+            )
+    return problems
 
 
 def _substitute_sections(resolver: _Resolver, config: YMap) -> YMap:

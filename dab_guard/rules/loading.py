@@ -114,8 +114,11 @@ class Reference(ProblemRule):
     """
     ## What it does
     Checks `${...}` references: variables that are not declared, namespaces the CLI does not know (such as
-    `${target.cluster_id}` or `${DATABRICKS_HOST}`), reference cycles between variables, paths into a complex
-    variable that do not exist, and complex values interpolated into strings.
+    `${target.cluster_id}` or `${DATABRICKS_HOST}`), reference cycles between variables (a circle through a complex
+    value is only a warning: the CLI gives up after 11 rounds and leaves it unresolved), paths into a complex variable
+    that do not exist or pass a plain value or another reference, complex values interpolated into strings, and
+    references in the workspace fields that configure authentication (`host`, `profile`, `azure_tenant_id`...), which
+    the CLI uses as written (an error for `host` and `profile`, with which it cannot connect).
 
     ## Why it matters
     The CLI leaves an unresolvable reference as literal text or fails the deploy; either way the job does not get the
