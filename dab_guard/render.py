@@ -2,8 +2,9 @@
 
 The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
 converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
-integer), null fields dropped (empty strings are kept, as the CLI keeps them), and ``variables`` with each one's
-``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
+integer), unknown fields and resource fields that are "" dropped (a field written with no value is null), the repairs the CLI makes itself
+(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), and ``variables`` with each
+one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
 metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
 """
 
@@ -68,12 +69,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Fields the CLI keeps when they are "" (every other field of a resource is dropped then: its Go type omits it).
+_EMPTY_KEPT = {("apps", "description"), ("jobs", "task_key"), ("jobs", "job_cluster_key")}
+# What the CLI renames when it reads the deprecated `served_models` of a serving endpoint as `served_entities`.
+_SERVED_MODEL_FIELDS = {"model_name": "entity_name", "model_version": "entity_version"}
+
+
 def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any], path: tuple[str, ...]) -> Any:
-    """``value`` converted as the CLI converts a configuration value to its schema's type."""
+    """``value`` converted as the CLI converts a configuration value to its schema's type.
+
+    As the CLI does: a key the schema does not know is dropped (the CLI warns "unknown field" and leaves it out), and
+    so is a resource field that is "" (a map entry keeps it: ``tags: {branch: ""}``).
+    """
     node = _deref(node, schema)
     if isinstance(value, dict):
+        value = _repaired(value, path)
+        properties = node.get("properties") if isinstance(node, dict) else None
+        # Resources are typed by the CLI; the top-level sections also hold what a target moved there (bundle.mode).
+        closed = path[:1] == ("resources",) and isinstance(properties, dict) and node is not None and node.get("additionalProperties") is False
         out: dict[str, Any] = {}
         for key in sorted(value):
+            if closed and isinstance(properties, dict) and key not in properties:
+                continue
+            if value[key] == "" and closed and (*path[1:2], key) not in _EMPTY_KEPT:
+                continue
             item = _normalized(value[key], _property(node, schema, key), schema, (*path, key))
             if item is not _DROP:
                 out[key] = item
@@ -82,7 +101,7 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
         items = node.get("items") if isinstance(node, dict) and isinstance(node.get("items"), dict) else None
         return [v for v in (_normalized(item, items, schema, path) for item in value) if v is not _DROP]
     if value is None:
-        return _DROP
+        return None  # the CLI prints a field written without a value as null
     types = _types(node)
     if not types or (isinstance(value, str) and "${" in value):
         return value
@@ -119,6 +138,26 @@ def _number_text(value: Any) -> Any:
 
 
 _BOOLEANS = {"true": True, "false": False}
+
+
+def _repaired(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """What the CLI itself changes in a mapping before it prints it: ``node_type_id`` (and the driver's) beside an
+    instance pool is dropped, and a serving endpoint's ``served_models`` becomes ``served_entities``."""
+    if value.get("instance_pool_id") is not None and ("node_type_id" in value or "driver_node_type_id" in value):
+        value = {k: v for k, v in value.items() if k not in ("node_type_id", "driver_node_type_id")}
+    elif "driver_instance_pool_id" in value and value.get("instance_pool_id") is None and "spark_version" in value:
+        value = {k: v for k, v in value.items() if k != "driver_instance_pool_id"}  # no driver pool without a worker pool
+    if path[:2] == ("resources", "jobs") and len(path) == 4 and path[3] in ("tasks", "job_clusters"):
+        # A task or job cluster written without its key has the key "" for the CLI, which it prints.
+        key = "task_key" if path[3] == "tasks" else "job_cluster_key"
+        if key not in value:
+            value = {**value, key: ""}
+    if path[:2] == ("resources", "model_serving_endpoints") and len(path) == 4 and path[3] == "config":
+        served = value.get("served_models")
+        if isinstance(served, list) and "served_entities" not in value:
+            entities = [{_SERVED_MODEL_FIELDS.get(k, k): v for k, v in model.items()} if isinstance(model, dict) else model for model in served]
+            value = {**{k: v for k, v in value.items() if k != "served_models"}, "served_entities": entities}
+    return value
 
 
 def _types(node: dict[str, Any] | None) -> tuple[str, ...]:
