@@ -37,6 +37,8 @@ class Targets(Rule):
     - a `mode` other than `development` or `production`;
     - a `mode: production` target whose own `workspace` sets no `root_path` (an error; a warning when every job has
       `run_as`, where the CLI only recommends it);
+    - a `mode: development` target with `presets.trigger_pause_status: UNPAUSED`, and a `mode: production` target
+      with a pipeline that sets `development: true` (the CLI refuses both);
     - a target value for a variable the bundle does not declare under `variables`;
     - (warning) an `experimental.scripts` hook the CLI does not know (preinit, postinit, prebuild, postbuild, predeploy,
       postdeploy are the hooks);
@@ -117,8 +119,23 @@ class Targets(Rule):
                 ("bundle", "mode"),
             )
             return
+        if mode == "development":
+            if section(target.config, "presets", "trigger_pause_status") == "UNPAUSED":
+                yield Report(
+                    f"target '{target.name}' uses mode: development, where the Databricks CLI refuses presets."
+                    "trigger_pause_status: UNPAUSED (development deploys keep schedules and triggers paused)",
+                    ("presets", "trigger_pause_status"),
+                )
+            return
         if mode != "production":
             return
+        for name, pipeline in resources_of(target, "pipelines"):
+            if pipeline.get("development") is True:
+                yield Report(
+                    f"target '{target.name}' uses mode: production and pipeline '{name}' sets development: true, "
+                    "which the Databricks CLI refuses",
+                    ("resources", "pipelines", name, "development"),
+                )
         _, own = _raw_target(target)
         if _set(section(own, "workspace", "root_path")):
             return
