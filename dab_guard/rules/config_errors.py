@@ -195,6 +195,8 @@ class RequiredResourceField(Rule):
     """
     ## What it does
     Reports resource fields the Databricks CLI requires although the API schema marks them optional:
+    - a resource or an artifact written with no definition at all (`my_job:` and nothing under it, in every file
+      and the target);
     - a dashboard without `display_name` or without `warehouse_id`;
     - a SQL warehouse (`resources.sql_warehouses`) without a `name` (or with only spaces);
     - a grant (of a catalog, schema, volume, registered model, external location, secret or vector search index)
@@ -234,10 +236,40 @@ class RequiredResourceField(Rule):
     source = "The Databricks CLI's validate:required (bundle/config/validate/required.go)."
 
     def check(self, target: Target) -> Iterator[Report]:
+        yield from self._undefined(target)
         yield from self._dashboards(target)
         yield from self._warehouses(target)
         yield from self._grants(target)
         yield from self._secret_scopes(target)
+
+    @staticmethod
+    def _undefined(target: Target) -> Iterator[Report]:
+        """A resource key whose value is null once files and target are merged (validate:AllResourcesHaveValues), and
+        an artifact with nothing under it ("Artifact not properly configured")."""
+        artifacts = target.config.get("artifacts")
+        if isinstance(artifacts, YMap):
+            for name, value in artifacts.items():
+                if value is None:
+                    yield Report(
+                        f"artifact {name} has no properties (the CLI: Artifact not properly configured): give it a"
+                        " `build` command, a `path` or `files`",
+                        ("artifacts", name),
+                        on_key=True,
+                    )
+        resources = target.config.get("resources")
+        if not isinstance(resources, YMap):
+            return
+        for kind, group in resources.items():
+            if not isinstance(group, YMap):
+                continue
+            for name, value in group.items():
+                if value is None:
+                    yield Report(
+                        f"{kind.removesuffix('s')} {name} is not defined: the resource has no fields, and the CLI "
+                        "refuses it",
+                        ("resources", kind, name),
+                        on_key=True,
+                    )
 
     @staticmethod
     def _dashboards(target: Target) -> Iterator[Report]:
