@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import enum
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -197,10 +198,11 @@ def _ups(path: PurePosixPath) -> int:
 class MissingFile(Rule):
     """
     ## What it does
-    Checks that every local path the bundle names exists: `spark_python_task.python_file`,
+    Checks that every local path the bundle names exists: `spark_python_task.python_file` (a plain file, not a notebook),
     `notebook_task.notebook_path`, `sql_task.file.path`, `dbt_task.project_directory`, task `libraries`
     (`whl`, `jar`, `requirements`), local job environment dependencies (`./dist/pkg.whl`, `-r requirements.txt`),
-    pipeline libraries (`notebook.path`, `file.path`, `glob.include`) and `root_path`, app `source_code_path`,
+    pipeline libraries (`notebook.path`, `file.path`, `glob.include`: a glob in a notebook or file path must match
+    something, and a file path must not name a notebook) and `root_path`, app `source_code_path`,
     dashboard and alert `file_path`. A relative path is resolved against the folder of the YAML file that wrote it
     (for a value that comes from a variable: the file that uses the variable), as the Databricks CLI does. Workspace,
     Volumes and DBFS paths, URLs, values not known offline, and tasks whose code comes from Git are skipped. Wheels and
@@ -253,6 +255,8 @@ class MissingFile(Rule):
             if use.kind is Kind.LIBRARY and (builds or _GLOB_CHARS.search(value)):
                 continue  # built by `databricks bundle deploy`, or matched only after the build
             if use.kind is not Kind.GLOB and _GLOB_CHARS.search(value):
+                if use.parts[:2] == ("resources", "pipelines") and use.kind in (Kind.NOTEBOOK, Kind.FILE):
+                    yield from self._pipeline_glob(target, use, value)
                 continue
             rel = target.local_path(use.parts, value, use.file)
             if rel is None:
@@ -288,7 +292,34 @@ class MissingFile(Rule):
                 yield Report(message, use.parts, severity=Severity.WARNING)
             elif message:
                 yield Report(message, use.parts)
+            elif use.kind is Kind.FILE and use.label in _FILE_NOT_NOTEBOOK and is_notebook_source(root / rel):
+                yield Report(_got_notebook(use, rel), use.parts)
         yield from _artifact_files(target)
+
+    @staticmethod
+    def _pipeline_glob(target: Target, use: PathUse, value: str) -> Iterator[Report]:
+        """A pipeline library's notebook or file path may be a glob: the CLI expands it and refuses one that matches
+        nothing, or (for a file) that matches a notebook (acceptance/bundle/paths/invalid_pipeline_globs and
+        pipeline_expected_file_got_notebook)."""
+        folder = posixpath.dirname(use.file or file_at(target.config, use.parts) or "")
+        pattern = posixpath.normpath(posixpath.join(folder, value))
+        if pattern.startswith("../") or go_pattern_error(pattern):
+            return
+        root = target.bundle.root_dir
+        try:
+            matches = [m for m in go_glob(root, pattern) if m.is_file()]
+        except (GlobTooWide, ValueError):
+            return
+        noun = "notebook" if use.kind is Kind.NOTEBOOK else "file"
+        if not matches:
+            yield Report(f"{use.label} '{use.value}' matches no {noun} (the Databricks CLI: {noun} {pattern} not found)", use.parts)
+            return
+        if use.kind is Kind.FILE:
+            for match in matches:
+                if is_notebook_source(match):
+                    rel = PurePosixPath(match.relative_to(root).as_posix())
+                    yield Report(_got_notebook(use, rel), use.parts)
+                    return
 
     @staticmethod
     def _builds_artifacts(target: Target) -> bool:
@@ -356,6 +387,38 @@ class MissingFile(Rule):
         if use.kind is Kind.LIBRARY:
             return f"{written} not found: no file {rel} (build it before deploying, or declare its build under artifacts)"
         return f"{written} not found: no file {rel}"
+
+
+# File paths the CLI refuses to take a notebook for ("expected a file ... but got a notebook").
+_FILE_NOT_NOTEBOOK = ("python_file", "libraries[].file.path")
+_NOTEBOOK_HEADERS = {
+    ".py": "# Databricks notebook source", ".sql": "-- Databricks notebook source",
+    ".scala": "// Databricks notebook source", ".r": "# Databricks notebook source",
+}  # fmt: skip
+
+
+def is_notebook_source(path: os.PathLike[str]) -> bool:
+    """Whether the file is a notebook to Databricks: a Jupyter notebook, or source whose first line is the export
+    header (``# Databricks notebook source``)."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix == ".ipynb":
+        return True
+    header = _NOTEBOOK_HEADERS.get(suffix)
+    if header is None:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(len(header) + 8)
+    except OSError:
+        return False
+    return first.lstrip(b"\xef\xbb\xbf").startswith(header.encode())
+
+
+def _got_notebook(use: PathUse, rel: PurePosixPath) -> str:
+    return (
+        f"{use.label} '{use.value}' is a notebook ({rel}), where the Databricks CLI expects a plain file: use the"
+        " notebook form of the setting instead (notebook_task, or a pipeline `notebook` library)"
+    )
 
 
 def go_pattern_error(pattern: str) -> bool:
