@@ -166,10 +166,11 @@ def parse_call(test: str, folder: Path, line: str, assignments: dict[str, str]) 
 
 
 def header_of(call: Call) -> str:
+    """The ``>>>`` line ``trace`` prints for the call: the words after the last ``trace``."""
     command, _, _ = split_command(call.line)
-    header = re.sub(r"^trace\s+", "", command).replace("$CLI", "[CLI]")
-    header = re.sub(r"^(musterr|errcode)\s+trace\s+", r"\1 ", header)
-    return " ".join(shlex.split(header)) if header else header
+    words = shlex.split(command)
+    header = words[len(words) - words[::-1].index("trace") :] if "trace" in words else words
+    return " ".join(header).replace("$CLI", "[CLI]")
 
 
 def calls_of(folder: Path, root: Path) -> list[Call]:
@@ -197,8 +198,9 @@ def calls_of(folder: Path, root: Path) -> list[Call]:
     parts = sections(output)
     used: set[int] = set()
     validate_lines = [line for line in lines if "bundle validate" in line]
+    first_output = next((line for line in lines if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*=", line)), None)
     for call in calls:
-        if "trace" in shlex.split(split_command(call.line)[0])[:3]:
+        if "trace" in shlex.split(split_command(call.line)[0]):
             wanted = header_of(call)
             for index, (header, text) in enumerate(parts):
                 if index not in used and header is not None and " ".join(header.split()) == wanted:
@@ -206,6 +208,10 @@ def calls_of(folder: Path, root: Path) -> list[Call]:
                     call.section = text
                     break
         elif len(validate_lines) == 1 and len(lines) == 1 and len(parts) == 1:
+            call.section = parts[0][1]
+        elif call.line == first_output and parts[0][0] is None and 0 not in used and len(parts) > 1:
+            # The script's first command, untraced: what it printed stands before the first traced command.
+            used.add(0)
             call.section = parts[0][1]
     return calls
 
@@ -215,9 +221,12 @@ def cli_errors(text: str) -> list[str]:
 
 
 def cli_failed(call: Call) -> bool:
+    """Whether the CLI refused this call: ``musterr``, an ``Error:`` line, or (for ``errcode``) a nonzero exit code.
+    A plain call's section may end with the exit code of a later command of the script: that one is not counted."""
     text = call.section or ""
     code = re.search(r"^Exit code: (\d+)", text, re.MULTILINE)
-    return call.expect_error or bool(cli_errors(text)) or bool(code and code.group(1) != "0")
+    counted = "errcode" in split_command(call.line)[0].split()
+    return call.expect_error or bool(cli_errors(text)) or bool(counted and code and code.group(1) != "0")
 
 
 def json_values(text: str) -> list[Any]:
@@ -264,6 +273,7 @@ _CLI_ONLY = [
     r"^resources\.[a-z_]+\.[^.]+\.(name|display_name)$",
     r"\.(tags|custom_tags)(\.|$)",
     r"^(permissions|sync|presets)(\.|$)",
+    r"\.permissions(\[\d+\])?(\.|$)",  # the CLI merges permissions by principal and adds the deploying user's
     r"^variables\.[^.]+\.(description|type)$",
     # Defaults the CLI fills in for a resource that does not set them.
     r"^resources\.pipelines\.[^.]+\.(channel|edition|development)$",
@@ -272,6 +282,9 @@ _CLI_ONLY = [
     r"^resources\.volumes\.[^.]+\.(volume_type|volume_path)$",
     r"^resources\.sql_warehouses\.[^.]+\.(enable_photon|spot_instance_policy|auto_stop_mins|max_num_clusters|enable_serverless_compute)$",
     r"^resources\.(dashboards|genie_spaces)\.[^.]+\.(embed_credentials|parent_path)$",
+    r"^resources\.apps\.[^.]+\.description$",
+    r"new_cluster\.num_workers$",
+    r"^artifacts\.[^.]+\.(path|files|dynamic_version)$",
 ]
 
 
@@ -287,9 +300,33 @@ def _workspace_text(value: Any) -> bool:
     )
 
 
-def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "") -> list[str]:
-    """Where ``ours`` (dab-guard) differs from ``theirs`` (the CLI), CLI-only facts aside."""
+_RESOURCE_REFERENCE = re.compile(r"\$\{(resources\.[^{}]+)\}")
+
+
+def _implicit_references(theirs: str, ours: Any, root: dict[str, Any]) -> bool:
+    """The CLI writes a value that equals another resource's field as a reference to it (implicit dependencies:
+    ``catalog_name: ${resources.catalogs.main.name}``); it is the same value when that field, in dab-guard's
+    rendering, gives ``ours``."""
+    if not isinstance(ours, str) or not _RESOURCE_REFERENCE.search(theirs):
+        return False
+
+    def value_of(match: re.Match[str]) -> str:
+        node: Any = root
+        for part in match.group(1).split("."):
+            if not isinstance(node, dict) or part not in node:
+                return match.group(0)
+            node = node[part]
+        return str(node) if not isinstance(node, (dict, list)) else match.group(0)
+
+    return _RESOURCE_REFERENCE.sub(value_of, theirs) == ours
+
+
+def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "", root: dict[str, Any] | None = None) -> list[str]:
+    """Where ``ours`` (dab-guard) differs from ``theirs`` (the CLI), CLI-only facts aside; ``root`` is dab-guard's
+    whole rendering, for the references the CLI writes in place of values."""
     where = f"{prefix}{path}" if path else prefix or "."
+    if _cli_only(where.lstrip(".")) and not isinstance(theirs, dict):
+        return []
     if isinstance(ours, dict) and isinstance(theirs, dict):
         out: list[str] = []
         for key in sorted(set(ours) | set(theirs)):
@@ -297,20 +334,26 @@ def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "") -> lis
             if key not in theirs:
                 out.append(f"{prefix}{sub}: only in dab-guard")
             elif key not in ours:
-                if not _cli_only(f"{prefix}{sub}".lstrip(".")):
+                if not _all_cli_only(theirs[key], f"{prefix}{sub}".lstrip(".")) and not _workspace_text(theirs[key]):
                     out.append(f"{prefix}{sub}: only in the CLI ({json.dumps(theirs[key])[:80]})")
             else:
-                out.extend(differences(ours[key], theirs[key], sub, prefix))
+                out.extend(differences(ours[key], theirs[key], sub, prefix, root))
         return out
     if isinstance(ours, list) and isinstance(theirs, list):
         if len(ours) != len(theirs):
             return [f"{where}: {len(ours)} items, the CLI has {len(theirs)}"]
         out = []
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-            out.extend(differences(a, b, f"{path}[{i}]", prefix))
+            out.extend(differences(a, b, f"{path}[{i}]", prefix, root))
         return out
+    if ours == WORKSPACE_ONLY or _cli_only(where.lstrip(".")):
+        return []
+    if where.rstrip(".").endswith(("name", "display_name")) and isinstance(ours, str) and isinstance(theirs, str) and theirs.endswith(ours):
+        return []  # a prefix the deployment mode or presets.name_prefix adds
     if _workspace_text(theirs) and (_workspace_text(ours) or isinstance(ours, str)):
         return []  # a path the CLI rewrote to the workspace, or a value that names the deploying user
+    if isinstance(theirs, str) and root is not None and _implicit_references(theirs, ours, root):
+        return []
     if ours != theirs or type(ours) is not type(theirs):
         return [f"{where}: dab-guard {json.dumps(ours)[:80]}, the CLI {json.dumps(theirs)[:80]}"]
     return []
@@ -388,7 +431,9 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
                 stats["json: not recorded"] += 1
                 return
             target = result.resolved[result.targets[0]]
-            ours = through(call.pipeline, render_target(target))
+            lookups = {name for name, var in target.variables.items() if var.source == "lookup"}
+            whole = _with_lookups_marked(render_target(target), lookups)
+            ours = through(call.pipeline, whole)
             if ours is None:
                 stats["json: filter not replayable"] += 1
                 return
@@ -398,7 +443,7 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
                 diffs.append(f"{len(ours)} values, the CLI printed {len(theirs)}")
             else:
                 for a, b in zip(ours, theirs, strict=True):
-                    diffs.extend(differences(a, b, prefix=_prefix(call.pipeline)))
+                    diffs.extend(differences(a, b, prefix=_prefix(call.pipeline), root=whole))
             if diffs:
                 stats["json: differs"] += 1
                 report.append(f"JSON {call.test}: {' '.join(call.args)} {call.pipeline}: " + "; ".join(diffs[:4]))
@@ -409,9 +454,32 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
 
 
 def _prefix(pipeline: str) -> str:
-    """The configuration path a ``jq .a.b`` filter selects, so CLI-only paths are recognised below it."""
-    match = re.match(r"^jq\s+'?\.([a-z_.]+)'?\s*$", pipeline)
+    """The configuration path a ``jq .a.b`` filter selects (also quoted, or followed by another filter), so CLI-only
+    paths are recognised below it."""
+    match = re.match(r"""^jq\s+['"]?\.([a-z_.\[\]0-9]+)['"]?\s*(\||$)""", pipeline)
     return f"{match.group(1)}." if match else ""
+
+
+# What only a workspace can tell (a lookup variable's value), shown in dab-guard's rendering for the comparison, as
+# the CLI's tests show their own placeholders.
+WORKSPACE_ONLY = "[WORKSPACE_LOOKUP]"
+
+
+def _with_lookups_marked(rendered: dict[str, Any], lookups: set[str]) -> dict[str, Any]:
+    variables = rendered.get("variables")
+    if not isinstance(variables, dict):
+        return rendered
+    marked = {name: ({**entry, "value": WORKSPACE_ONLY} if name in lookups and "value" not in entry else entry) for name, entry in variables.items()}
+    return {**rendered, "variables": marked}
+
+
+def _all_cli_only(value: Any, path: str) -> bool:
+    """Whether every value below ``path`` (a subtree only the CLI printed) is one only the CLI computes."""
+    if _cli_only(path):
+        return True
+    if isinstance(value, dict) and value:
+        return all(_all_cli_only(v, f"{path}.{k}") for k, v in value.items())
+    return False
 
 
 def main() -> int:
