@@ -562,3 +562,62 @@ def test_a_bundle_or_workspace_field_that_does_not_exist_is_an_error(tmp_path: P
     assert [(line, severity) for _, line, severity, _ in found] == [(5, "error"), (7, "error")]
     assert "did you mean ${workspace.state_path}?" in found[0][3]
     assert "did you mean ${bundle.name}?" in found[1][3]
+
+
+def test_a_reference_to_a_resource_the_bundle_does_not_define(tmp_path: Path) -> None:
+    """acceptance/bundle/resource_deps (non_existent_field, missing_map_key): the deploy resolves
+    ``${resources.<kind>.<key>...}`` and fails on one the bundle does not define; one it defines is left to the
+    deploy (validate prints it as written)."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: refs}
+        resources:
+          volumes:
+            bar: {catalog_name: main, schema_name: s, name: bar}
+            foo:
+              catalog_name: main
+              name: foo
+              schema_name: ${resources.volumes.bar.schema_name}
+              comment: ${resources.volumes.baz.name}
+              storage_location: ${resources.volume.bar.name}
+    """})
+    found = findings(validate(tmp_path, env={}), "DG006")
+    assert [(line, severity) for _, line, severity, _ in found] == [(9, "error"), (10, "error")]
+    assert "no volumes 'baz'" in found[0][3] and "did you mean resources.volumes.'bar'" in found[0][3]
+    assert "no resources of the kind 'volume'" in found[1][3] and "did you mean 'volumes'" in found[1][3]
+    assert rendered(tmp_path)["resources"]["volumes"]["foo"]["schema_name"] == "${resources.volumes.bar.schema_name}"
+
+
+def test_a_genie_space_with_both_a_file_and_an_inline_definition(tmp_path: Path) -> None:
+    """acceptance/bundle/validate/genie_space_file_path_and_inline: "both file_path and serialized_space are set"."""
+    write_dedented(tmp_path, {
+        "databricks.yml": """
+            bundle: {name: genie}
+            resources:
+              genie_spaces:
+                both:
+                  title: Both
+                  warehouse_id: abc
+                  file_path: ./space.geniespace.json
+                  serialized_space: {version: 1}
+                file_only:
+                  title: File
+                  warehouse_id: abc
+                  file_path: ./space.geniespace.json
+        """,
+        "space.geniespace.json": "{}\n",
+    })
+    found = findings(validate(tmp_path, env={}), "DG002")
+    assert [(line, severity) for _, line, severity, _ in found] == [(8, "error")]
+
+
+def test_references_in_script_content_are_reported_once(tmp_path: Path) -> None:
+    """acceptance/bundle/run/scripts/no-interpolation: the CLI refuses ``${...}`` in a script's content; that is
+    DG015's finding, and the reference is not also reported as an unknown namespace."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: scripts}
+        scripts:
+          one:
+            content: echo ${FOO}
+    """})
+    result = validate(tmp_path, env={})
+    assert [(f.rule, f.line) for f in result.findings if f.rule in ("DG006", "DG015")] == [("DG015", 4)]

@@ -172,7 +172,8 @@ def test_a_nested_for_each_task_without_task_key_is_a_warning(tmp_path: Path) ->
 def test_the_fields_the_cli_itself_requires_are_errors(tmp_path: Path) -> None:
     """As acceptance/bundle/validate/dashboard_required_name, dashboard_required_warehouse_id and
     sql_warehouse_required_name show, the CLI refuses a dashboard without display_name or warehouse_id and a SQL
-    warehouse whose name is missing or blank ('sql_warehouse name is required'): errors. A complete one gives none."""
+    warehouse whose name is missing or blank ('sql_warehouse name is required'): errors, one per mistake, from
+    DG013 (DG002 says nothing more). A complete one gives none."""
     root = write_dedented(
         tmp_path,
         {
@@ -198,12 +199,13 @@ def test_the_fields_the_cli_itself_requires_are_errors(tmp_path: Path) -> None:
             """
         },
     )
-    found = _found(root, "DG002")
+    assert not _found(root, "DG002")
+    found = _found(root, "DG013")
     assert {(path, severity) for _, path, severity, _ in found} == {
         ("resources.dashboards.unnamed", Severity.ERROR),
         ("resources.sql_warehouses.blank", Severity.ERROR),
     }
-    assert all("the Databricks CLI refuses it" in message for *_, message in found)
+    assert all("the Databricks CLI requires" in message for *_, message in found)
 
 
 # --- DG002: enumerations -----------------------------------------------------------------------------------------

@@ -401,12 +401,40 @@ class _Resolver:
         if head == "workspace":
             return self._workspace(parts[1:], ref, loc)
         if head == "resources":
-            return False, None, None
+            self._check_resource_reference(parts, ref, loc)
+            return False, None, None  # ids, URLs and names are the workspace's: known at deploy
         if head == "artifacts":
             return self._walk(self.config.get("artifacts"), parts[1:], None)
         hint = _did_you_mean(str(head), _KNOWN_NAMESPACES)
         self.problems.append(Problem("DG006", f"unknown reference namespace '{head}' in ${{{ref}}}{hint}", loc))
         return False, None, None
+
+    def _check_resource_reference(self, parts: list[str | int], ref: str, loc: Loc) -> None:
+        """``${resources.<kind>.<key>...}`` must name a resource the bundle defines: the deploy resolves it, and fails
+        on one that is not there. Resources defined in Python are not known offline, so then nothing is said."""
+        if len(parts) < 3 or self._python_resources():
+            return
+        kind, key = str(parts[1]), str(parts[2])
+        resources = self.config.get("resources")
+        group = resources.get(kind) if isinstance(resources, YMap) else None
+        if isinstance(group, dict) and key in group:
+            return
+        if isinstance(group, dict):
+            hint = _did_you_mean(key, group).replace("did you mean '", f"did you mean resources.{kind}.'")
+            where = f"no {kind} '{key}'{hint}"
+        else:
+            kinds = list(resources) if isinstance(resources, YMap) else []
+            where = f"no resources of the kind '{kind}'" + _did_you_mean(kind, kinds)
+        self.problems.append(
+            Problem("DG006", f"${{{ref}}} names a resource the bundle does not define ({where}); the deploy fails when it resolves the reference", loc)
+        )
+
+    def _python_resources(self) -> bool:
+        for section in ("python", "experimental"):
+            value = self.bundle.config.get(section)
+            if isinstance(value, YMap) and (value.get("resources") or value.get("python") or value.get("pydabs")):
+                return True
+        return False
 
     def _workspace(self, parts: list[str | int], ref: str, loc: Loc) -> tuple[bool, Any, str | None]:
         workspace = self.config.get("workspace")
@@ -681,6 +709,10 @@ def resolve_target(
     config = apply_target(bundle, name, merge_lists=False)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
     resolver.problems.extend(_references_in_auth_fields(config, resolver.as_written))
+    scripts = config.get("scripts")
+    if isinstance(scripts, YMap):
+        # The CLI refuses references in a script's content (DG015 says so) rather than substituting them.
+        resolver.as_written.update((id(script), "content") for script in scripts.values() if isinstance(script, YMap))
     resolver.shared = shared
     resolved = _substitute_sections(resolver, config)
     # As the CLI does, job clusters, tasks and parameters are merged by key once references are substituted, so a

@@ -84,36 +84,9 @@ def _collect(target: Target, schema: SchemaChecker) -> list[_Located]:
         found.append(_Located(issue, None))
     found.extend(_target_entry(target, schema))
     found.extend(_served_models(target))
-    found.extend(_cli_required(target))
     found.extend(_alert_files(target))
+    found.extend(_genie_spaces(target))
     return _judged(target, _without_typo_requirements(found))
-
-
-# Fields the CLI itself requires, with an error, although its schema does not mark them required:
-# acceptance/bundle/validate/dashboard_required_name, dashboard_required_warehouse_id, sql_warehouse_required_name.
-_CLI_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
-    "dashboards": (("display_name", "dashboard display_name"), ("warehouse_id", "dashboard warehouse_id")),
-    "sql_warehouses": (("name", "sql_warehouse name"),),
-}
-
-
-def _cli_required(target: Target) -> Iterator[_Located]:
-    resources = target.config.get("resources")
-    if not isinstance(resources, YMap):
-        return
-    for kind, fields in _CLI_REQUIRED.items():
-        group = resources.get(kind)
-        if not isinstance(group, YMap):
-            continue
-        for name, resource in group.items():
-            if not isinstance(resource, YMap):
-                continue
-            for key, words in fields:
-                value = resource.get(key)
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    path = ("resources", kind, str(name))
-                    message = f"{'.'.join(path)}: missing required field '{key}'; the Databricks CLI refuses it ('{words} is required')"
-                    yield _Located(SchemaIssue("missing", path, message, key), None, Severity.ERROR)
 
 
 # What an alert may set beside `file_path`: the CLI refuses the rest (acceptance/bundle/resources/alerts/
@@ -143,6 +116,19 @@ def _alert_files(target: Target) -> Iterator[_Located]:
                 " Databricks CLI refuses references in a .dbalert.json: inline the alert in the YAML to use variables"
             )
             yield _Located(SchemaIssue("invalid", (*base, "file_path"), message), None, Severity.ERROR)
+
+
+def _genie_spaces(target: Target) -> Iterator[_Located]:
+    """A Genie space takes its definition from `file_path` or from `serialized_space`: the CLI refuses both
+    (acceptance/bundle/validate/genie_space_file_path_and_inline)."""
+    for name, space in _resources(target, "genie_spaces"):
+        if space.get("file_path") is not None and space.get("serialized_space") is not None:
+            path = ("resources", "genie_spaces", name, "serialized_space")
+            message = (
+                f"{'.'.join(path)}: set beside file_path; the Databricks CLI refuses both (\"specify only one\"):"
+                " keep the definition in the file, or inline it and drop file_path"
+            )
+            yield _Located(SchemaIssue("invalid", path, message), None, Severity.ERROR)
 
 
 def _resources(target: Target, kind: str) -> Iterator[tuple[str, YMap]]:
@@ -407,8 +393,8 @@ class Schema(ProblemRule):
     - a value outside an enumeration stays an error, saying that the CLI only warns but the API refuses the value at
       deploy (validate/enum, validate/secret_scope_invalid_permission_level); an empty string is a warning, as the
       CLI's default engine drops it;
-    - a dashboard's `display_name` and `warehouse_id` and a SQL warehouse's `name` are errors, as in the CLI, which
-      refuses them missing or blank (validate/dashboard_required_name, sql_warehouse_required_name);
+    - a dashboard's `display_name` and `warehouse_id` and a SQL warehouse's `name`, which the CLI refuses missing or
+      blank, are DG013's (one finding for one mistake);
     - a model serving endpoint's deprecated `served_models` is a warning, as in the CLI, which reads it as
       `served_entities` (validate/model_serving_conversion), and an error beside `served_entities`, as in the CLI
       (validate/model_serving_both_fields_error).
