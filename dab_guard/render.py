@@ -10,8 +10,10 @@ metadata, names a deployment mode prefixes) is left out, or left as its ``${...}
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from dab_guard.bundle.located import YMap, file_of
 from dab_guard.bundle.resolve import Target
 from dab_guard.schema import bundle_schema
 
@@ -29,6 +31,7 @@ def render_target(target: Target) -> dict[str, Any]:
         value = _normalized(target.config[key], _property(schema, schema, key), schema, (key,))
         if value is not _DROP:
             out[key] = value
+    _inline_alert_files(target, out)
     # The CLI names the target it resolved (``environment`` is the older name it still prints).
     bundle = out.setdefault("bundle", {})
     if isinstance(bundle, dict):
@@ -39,6 +42,37 @@ def render_target(target: Target) -> dict[str, Any]:
     if variables:
         out["variables"] = variables
     return out
+
+
+def _inline_alert_files(target: Target, out: dict[str, Any]) -> None:
+    """An alert with ``file_path`` gets the fields of its ``.dbalert.json`` (``query_lines`` as ``query_text``), and
+    the path relative to the bundle root, as the CLI prints it."""
+    alerts = target.config.get("resources", {}).get("alerts") if isinstance(target.config.get("resources"), dict) else None
+    rendered = out.get("resources", {}).get("alerts") if isinstance(out.get("resources"), dict) else None
+    if not isinstance(alerts, YMap) or not isinstance(rendered, dict):
+        return
+    for name, alert in alerts.items():
+        value = alert.get("file_path") if isinstance(alert, YMap) else None
+        if not isinstance(value, str) or not isinstance(rendered.get(name), dict):
+            continue
+        parts = ("resources", "alerts", name, "file_path")
+        path = target.local_file(parts, value, file_of(alert, "file_path"))
+        try:
+            content = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            continue
+        if not isinstance(content, dict):
+            continue
+        entry = rendered[name]
+        for key, field in content.items():
+            if key == "query_lines" and isinstance(field, list):
+                entry.setdefault("query_text", "".join(f"{line}\n" for line in field))
+            else:
+                entry.setdefault(key, field)
+        rel = target.local_path(parts, value, file_of(alert, "file_path"))
+        if rel is not None:
+            entry["file_path"] = rel.as_posix()
+        rendered[name] = {k: entry[k] for k in sorted(entry)}
 
 
 def _variables(target: Target) -> dict[str, Any]:
@@ -96,6 +130,9 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
             item = _normalized(value[key], _property(node, schema, key), schema, (*path, key))
             if item is not _DROP:
                 out[key] = item
+        if path[:2] == ("resources", "jobs") and len(path) == 3 and isinstance(out.get("tasks"), list):
+            # The CLI prints a job's tasks in the order of their keys.
+            out["tasks"] = sorted(out["tasks"], key=lambda task: str(task.get("task_key", "")) if isinstance(task, dict) else "")
         return out
     if isinstance(value, list):
         items = node.get("items") if isinstance(node, dict) and isinstance(node.get("items"), dict) else None

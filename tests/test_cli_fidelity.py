@@ -621,3 +621,37 @@ def test_references_in_script_content_are_reported_once(tmp_path: Path) -> None:
     """})
     result = validate(tmp_path, env={})
     assert [(f.rule, f.line) for f in result.findings if f.rule in ("DG006", "DG015")] == [("DG015", 4)]
+
+
+def test_render_inlines_an_alert_file_and_orders_tasks_by_key(tmp_path: Path) -> None:
+    """acceptance/bundle/resources/alerts/with_file_run_from_subdir: the fields of the ``.dbalert.json`` are the
+    alert's (``query_lines`` as ``query_text``) and ``file_path`` is given from the bundle root;
+    validate/immutable_workspace_paths: a job's tasks are printed in the order of their keys."""
+    write_dedented(tmp_path, {
+        "databricks.yml": """
+            bundle: {name: alerts}
+            include: [resources/*.yml]
+            resources:
+              jobs:
+                j:
+                  name: j
+                  tasks:
+                    - {task_key: b_second, notebook_task: {notebook_path: /Workspace/Shared/n}}
+                    - {task_key: a_first, notebook_task: {notebook_path: /Workspace/Shared/n}}
+        """,
+        "resources/alert.yml": """
+            resources:
+              alerts:
+                a:
+                  display_name: a
+                  warehouse_id: "0123456789012345"
+                  file_path: ./a.dbalert.json
+        """,
+        "resources/a.dbalert.json": json.dumps({"query_lines": ["select 1", "from t"], "custom_summary": "from the file"}),
+    })
+    out = rendered(tmp_path)
+    alert = out["resources"]["alerts"]["a"]
+    assert alert["query_text"] == "select 1\nfrom t\n"
+    assert alert["custom_summary"] == "from the file"
+    assert alert["file_path"] == "resources/a.dbalert.json"
+    assert [t["task_key"] for t in out["resources"]["jobs"]["j"]["tasks"]] == ["a_first", "b_second"]

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dab_guard.bundle.loader import Bundle
@@ -104,6 +104,14 @@ class Target:
         if file is None:
             file = file_at(self.config, parts)
         return _joined(posixpath.dirname(file) if file else "", value)
+
+
+    def local_file(self, parts: PathParts, value: str, file: str | None = None) -> Path | None:
+        """The file a local path value names, when it lies inside the bundle folder (see :meth:`local_path`)."""
+        rel = self.local_path(parts, value, file)
+        if rel is None or rel.parts[:1] == ("..",):
+            return None
+        return self.bundle.root_dir / rel
 
 
 @lru_cache(maxsize=8192)

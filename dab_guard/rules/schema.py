@@ -147,11 +147,11 @@ _MISSING_FILE = object()
 def _alert_file(target: Target, base: tuple[str | int, ...], alert: YMap) -> Any:
     """The parsed `.dbalert.json` the `file_path` of the alert at ``base`` names (relative to the YAML file that
     wrote it); ``_NOT_HERE`` or ``_MISSING_FILE`` when there is nothing to read, None when it is not JSON."""
-    rel = target.local_path((*base, "file_path"), alert["file_path"], file_of(alert, "file_path"))
-    if rel is None or rel.parts[:1] == ("..",):
+    path = target.local_file((*base, "file_path"), alert["file_path"], file_of(alert, "file_path"))
+    if path is None:
         return _NOT_HERE
     try:
-        with open(target.bundle.root_dir / rel, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except FileNotFoundError:
         return _MISSING_FILE
