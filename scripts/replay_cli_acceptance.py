@@ -288,7 +288,15 @@ _CLI_ONLY = [
 ]
 
 
+# What a deployment mode or `presets` changes (development pauses schedules and triggers, adds tags; presets add tags
+# and prefixes): the CLI computes it, and rules see the configuration as written.
+_MODE_PRESETS = re.compile(r"(^|\.)(tags|custom_tags|schedule|trigger|continuous|pause_status|development)(\.|\[|$)")
+_mode_presets_apply = False
+
+
 def _cli_only(path: str) -> bool:
+    if _mode_presets_apply and _MODE_PRESETS.search(path):
+        return True
     return any(re.search(pattern, path) for pattern in _CLI_ONLY)
 
 
@@ -327,12 +335,15 @@ def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "", root: 
     where = f"{prefix}{path}" if path else prefix or "."
     if _cli_only(where.lstrip(".")) and not isinstance(theirs, dict):
         return []
+    if ours is None and isinstance(theirs, dict) and _all_cli_only(theirs, where.strip(".")):
+        return []  # a section only the CLI fills in (the workspace paths)
     if isinstance(ours, dict) and isinstance(theirs, dict):
         out: list[str] = []
         for key in sorted(set(ours) | set(theirs)):
             sub = f"{path}.{key}" if path else str(key)
             if key not in theirs:
-                out.append(f"{prefix}{sub}: only in dab-guard")
+                if not _all_cli_only(ours[key], f"{prefix}{sub}".lstrip(".")):
+                    out.append(f"{prefix}{sub}: only in dab-guard")
             elif key not in ours:
                 if not _all_cli_only(theirs[key], f"{prefix}{sub}".lstrip(".")) and not _workspace_text(theirs[key]):
                     out.append(f"{prefix}{sub}: only in the CLI ({json.dumps(theirs[key])[:80]})")
@@ -431,6 +442,8 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
                 stats["json: not recorded"] += 1
                 return
             target = result.resolved[result.targets[0]]
+            global _mode_presets_apply
+            _mode_presets_apply = target.mode is not None or bool(target.config.get("presets"))
             lookups = {name for name, var in target.variables.items() if var.source == "lookup"}
             whole = _with_lookups_marked(render_target(target), lookups)
             ours = through(call.pipeline, whole)
@@ -442,8 +455,14 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
             if len(ours) != len(theirs):
                 diffs.append(f"{len(ours)} values, the CLI printed {len(theirs)}")
             else:
+                mapped = re.match(r"""^jq\s+'\.([a-z_.]+)\s*\|\s*map_values\(\.([a-z_]+)\)'\s*$""", call.pipeline)
                 for a, b in zip(ours, theirs, strict=True):
-                    diffs.extend(differences(a, b, prefix=_prefix(call.pipeline), root=whole))
+                    if mapped and isinstance(a, dict) and isinstance(b, dict):
+                        # `.resources.jobs | map_values(.tags)`: each entry is the field of one resource.
+                        for key in sorted(set(a) | set(b)):
+                            diffs.extend(differences(a.get(key), b.get(key), prefix=f"{mapped.group(1)}.{key}.{mapped.group(2)}.", root=whole))
+                    else:
+                        diffs.extend(differences(a, b, prefix=_prefix(call.pipeline), root=whole))
             if diffs:
                 stats["json: differs"] += 1
                 report.append(f"JSON {call.test}: {' '.join(call.args)} {call.pipeline}: " + "; ".join(diffs[:4]))
