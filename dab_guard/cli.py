@@ -44,7 +44,8 @@ def _variables(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in pairs:
         if name in values:
-            raise UsageError(f"--var {name}={value}: {name} was already given the value {values[name]!r} by an earlier --var")
+            # Values are never repeated here: one of them may be a credential.
+            raise UsageError(f"--var {name}=...: {name} was already given a value by an earlier --var (the Databricks CLI refuses it too)")
         values[name] = value
     return values
 
