@@ -8,13 +8,52 @@ inputs: the loaded files are shared by every target.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dab_guard.bundle.located import YMap, YSeq, copy_entry
+from dab_guard.finding import Loc
 
 
-def merge(base: Any, override: Any) -> Any:
-    """``override`` merged over ``base``."""
+@dataclass(frozen=True)
+class MergeConflict:
+    """A mapping or list merged with a reference, which the CLI refuses ("cannot merge string with sequence"); the
+    override's value is kept."""
+
+    path: tuple[str, ...]
+    loc: Loc | None  # where the override writes it
+    base_kind: str
+    override_kind: str
+
+
+def kind_word(value: Any) -> str:
+    """The CLI's word for a value's kind."""
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "sequence"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "string"
+
+
+def _refuses_merge(base: Any, override: Any) -> bool:
+    """Whether the CLI fails to merge these: a mapping or list and a ``${...}`` reference, which its loading keeps
+    (a plain value where a mapping belongs it drops with a warning first: acceptance/bundle/override/
+    merge-string-map, against variables/issue_2436)."""
+    if base is None or override is None or isinstance(base, (dict, list)) == isinstance(override, (dict, list)):
+        return False
+    scalar = override if isinstance(base, (dict, list)) else base
+    return isinstance(scalar, str) and "${" in scalar
+
+
+def merge(base: Any, override: Any, conflicts: list[MergeConflict] | None = None, path: tuple[str, ...] = ()) -> Any:
+    """``override`` merged over ``base``; with ``conflicts``, each container met by a value of another kind is
+    recorded there."""
     if override is None:
         return base
     if isinstance(base, YMap) and isinstance(override, YMap):
@@ -26,10 +65,13 @@ def merge(base: Any, override: Any) -> Any:
                 continue
             if key in base and isinstance(base[key], YMap) and isinstance(value, YMap):
                 # A merged map keeps the position where it was first written; its new keys keep theirs.
-                result.put_at(key, merge(base[key], value), base)
+                result.put_at(key, merge(base[key], value, conflicts, (*path, key)), base)
             elif key in base and isinstance(base[key], YSeq) and isinstance(value, YSeq):
-                result.put_at(key, merge(base[key], value), base)
+                result.put_at(key, merge(base[key], value, conflicts, (*path, key)), base)
             else:
+                existing = base.get(key)
+                if conflicts is not None and _refuses_merge(existing, value):
+                    conflicts.append(MergeConflict((*path, key), override.key_loc(key) or override.val_loc(key), kind_word(existing), kind_word(value)))
                 copy_entry(result, override, key)
         return result
     if isinstance(base, YSeq) and isinstance(override, YSeq):

@@ -37,6 +37,8 @@ class Targets(Rule):
     - a `mode` other than `development` or `production`;
     - a `mode: production` target whose own `workspace` sets no `root_path` (an error; a warning when every job has
       `run_as`, where the CLI only recommends it);
+    - a target override of another kind than what it overrides (a list written over `tasks: ${var.tasks}`), which
+      the CLI cannot merge;
     - a `mode: development` target with `presets.trigger_pause_status: UNPAUSED`, and a `mode: production` target
       with a pipeline that sets `development: true` (the CLI refuses both);
     - a target value for a variable the bundle does not declare under `variables`;
@@ -78,6 +80,8 @@ class Targets(Rule):
     )
 
     def check(self, target: Target) -> Iterator[Report]:
+        # What resolving the target met: an override the CLI cannot merge into the configuration.
+        yield from (Report(p.message, severity=p.severity, at=p.loc) for p in target.problems if p.rule == self.id)
         yield from self._sections(target)
         yield from self._mode(target)
         yield from self._variables(target)
