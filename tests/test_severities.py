@@ -295,15 +295,16 @@ def test_an_alert_file_supplies_the_required_fields(tmp_path: Path) -> None:
 
 def test_an_alert_file_that_lacks_a_field_or_is_missing_is_still_reported(tmp_path: Path) -> None:
     """The same bundle as acceptance/bundle/resources/alerts/with_file_run_from_subdir, with a .dbalert.json without
-    a schedule (still missing, a warning as the CLI gives), and without the file (DG007's error, not DG002's)."""
+    a schedule (still missing: an error, since the alerts API creates no alert without one, although the CLI only
+    warns), and without the file (DG007's error, not DG002's)."""
     without_schedule = _ALERT_FILE.replace(',\n      "schedule": {"quartz_cron_schedule": "0 0 * * * ?", "timezone_id": "UTC"}', "")
     root = write_dedented(
         tmp_path / "partial",
         {"databricks.yml": _ALERT_BUNDLE, "resources/alert.yml": _ALERT_YAML, "resources/orders.dbalert.json": without_schedule},
     )
     found = _found(root, "DG002", "DG007")
-    assert [(rule, path, severity) for rule, path, severity, _ in found] == [("DG002", "resources.alerts.orders", Severity.WARNING)]
-    assert "'schedule'" in found[0][3]
+    assert [(rule, path, severity) for rule, path, severity, _ in found] == [("DG002", "resources.alerts.orders", Severity.ERROR)]
+    assert "'schedule'" in found[0][3] and "the deploy fails without it" in found[0][3]
 
     # The file next to the root, not next to the YAML file that names it: not found.
     root = write_dedented(

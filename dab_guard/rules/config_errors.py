@@ -177,6 +177,19 @@ class ReadOnlyField(Rule):
                 )
 
 
+# Where DG012 reports a field the CLI manages: (resource kind, field); `deployment` is the jobs' and pipelines'
+# section that holds deployment_id and version_id (the CLI fills it in and accepts it written).
+_READ_ONLY = {
+    ("jobs", "deployment"), ("pipelines", "deployment"), ("job_runs", "idempotency_token"), ("dashboards", "etag"),
+    ("genie_spaces", "etag"), ("volumes", "volume_path"),
+}  # fmt: skip
+
+
+def is_read_only(path: tuple[str | int, ...]) -> bool:
+    """Whether ``path`` is a field DG012 is about (``resources.volumes.x.volume_path``...): DG003 leaves it alone."""
+    return len(path) == 4 and path[0] == "resources" and (path[1], path[3]) in _READ_ONLY
+
+
 # --- DG013 required-resource-field -------------------------------------------------------------------------------
 
 # The resource kinds whose schema has `grants` (the CLI drops `grants` elsewhere as an unknown field: DG003).

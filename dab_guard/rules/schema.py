@@ -22,6 +22,7 @@ from dab_guard.cache import per_object
 from dab_guard.edits import rename_key
 from dab_guard.finding import Fix, Loc, Report, Severity
 from dab_guard.rules.base import ProblemRule, Rule
+from dab_guard.rules.config_errors import is_read_only
 from dab_guard.schema.validate import SchemaChecker, SchemaIssue, checker
 
 # Target keys that the merge carries into the resolved configuration, where they are checked.
@@ -279,10 +280,12 @@ _MERGE_KEYS: dict[Pattern, frozenset[str]] = {
 }
 # Required fields the deploy certainly needs although the CLI only warns at validate time: Unity Catalog creates no
 # schema or volume without its name and the catalog (and schema) it lives in (acceptance/bundle/validate/required,
-# validate/volume_defaults show the warnings).
+# validate/volume_defaults show the warnings), and the SQL alerts API creates no alert without its query, warehouse,
+# evaluation and schedule (unless the alert's .dbalert.json gives them).
 _DEPLOY_NEEDS: dict[Pattern, frozenset[str]] = {
     ("resources", "volumes", "*"): frozenset({"catalog_name", "schema_name", "name"}),
     ("resources", "schemas", "*"): frozenset({"catalog_name", "name"}),
+    ("resources", "alerts", "*"): frozenset({"display_name", "evaluation", "query_text", "schedule", "warehouse_id"}),
 }
 # What an alert's `.dbalert.json` (its `file_path`) supplies for a required field: the field, or its `*_lines` form.
 _ALERT_FILE_KEYS = {"query_text": ("query_text", "query_lines")}
@@ -382,8 +385,9 @@ class Schema(ProblemRule):
     - a missing required field is a warning, as in the CLI (acceptance/bundle/validate/required,
       validate/models/missing_name: a model deploys without `name`; resource_deps/implicit_deps_quality_monitor);
     - except the fields the deploy certainly needs, an error that says the CLI only warns: a volume's
-      `catalog_name`, `schema_name` and `name`, a schema's `catalog_name` and `name` (Unity Catalog creates neither
-      without them; validate/volume_defaults);
+      `catalog_name`, `schema_name` and `name`, a schema's `catalog_name` and `name` (validate/volume_defaults), an
+      alert's `display_name`, `query_text`, `warehouse_id`, `evaluation` and `schedule`, where its `.dbalert.json` does
+      not give them: the APIs create none of these without them;
     - a job task's `task_key` and a job cluster's `job_cluster_key` are warnings too, though the CLI says nothing:
       it sets them to "" when it merges tasks and clusters by key, so that all entries without a key become one
       (variables/complex-simple, complex-with-var-reference);
@@ -459,7 +463,7 @@ class UnknownField(Rule):
 
     def check(self, target: Target) -> Iterator[Report]:
         for item in schema_issues(target):
-            if item.issue.kind == "unknown":
+            if item.issue.kind == "unknown" and not is_read_only(item.issue.path):
                 yield Report(item.issue.message, path=item.issue.path, at=item.at, on_key=True, fix=_rename(target, item))
 
 
