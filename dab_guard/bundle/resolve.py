@@ -19,7 +19,7 @@ from typing import Any
 
 from dab_guard.bundle.loader import Bundle
 from dab_guard.bundle.located import YMap, YSeq, copy_entry, file_at, locate
-from dab_guard.bundle.merge import merge, merge_named_lists
+from dab_guard.bundle.merge import MergeConflict, merge, merge_named_lists
 from dab_guard.bundle.yamlread import Problem
 from dab_guard.finding import Loc, PathParts, Severity
 
@@ -127,7 +127,7 @@ def target_section(bundle: Bundle) -> tuple[str | None, YMap | None]:
     return None, None
 
 
-def apply_target(bundle: Bundle, name: str, merge_lists: bool = True) -> YMap:
+def apply_target(bundle: Bundle, name: str, merge_lists: bool = True, conflicts: list[MergeConflict] | None = None) -> YMap:
     """The root configuration with target ``name`` merged in, before references are substituted; with
     ``merge_lists``, job clusters, tasks and parameters merged by key too (the CLI merges them after it substitutes
     references, as :func:`resolve_target` does)."""
@@ -141,7 +141,7 @@ def apply_target(bundle: Bundle, name: str, merge_lists: bool = True) -> YMap:
         for key in _MERGED_SECTIONS:
             if key in target and target[key] is not None:
                 if key in base:
-                    base.put_at(key, merge(base[key], target[key]), base)
+                    base.put_at(key, merge(base[key], target[key], conflicts, (key,)), base)
                 else:
                     copy_entry(base, target, key)
         for key in _REPLACED_SECTIONS:
@@ -185,6 +185,7 @@ class _Resolver:
         self.shared: SharedSubstitutions | None = None
         self._notes: dict[str, str] = {}  # one note text per variable, not one per use
         self.as_written: set[tuple[int, str]] = set()  # (id of a mapping, key) whose text is never substituted
+        self.file_override_locs: dict[str, Loc] = {}  # where the variables file gives each value
         self.file_overrides = self._overrides_file()
         self._declare_variables()
         self._apply_lookups(lookups or {})
@@ -216,6 +217,7 @@ class _Resolver:
                 Problem("DG010", f"the variables file {rel} must be a JSON object of variable names and values (the CLI: invalid format)", Loc(rel, 1, 1))
             )
             return {}
+        self.file_override_locs = {name: _json_key_loc(text, name, rel) for name in data}
         return data
 
     def _declare_variables(self) -> None:
@@ -279,7 +281,7 @@ class _Resolver:
                         f"variable {name} is of type complex, but its value in {rel} is not a complex value"
                         if complex_type
                         else f"variable {name} is not of type complex, but its value in {rel} is a complex value",
-                        Loc(rel, 1, 1),
+                        self.file_override_locs.get(name) or Loc(rel, 1, 1),
                     )
                 )
         if var.value is None:
@@ -410,6 +412,8 @@ class _Resolver:
             return self._workspace(parts[1:], ref, loc)
         if head == "resources":
             self._check_resource_reference(parts, ref, loc)
+            if len(parts) == 4 and parts[1] == "volumes" and parts[3] == "volume_path":
+                return self._volume_path(str(parts[2]), loc)
             return False, None, None  # ids, URLs and names are the workspace's: known at deploy
         if head == "artifacts":
             return self._walk(self.config.get("artifacts"), parts[1:], None)
@@ -436,6 +440,23 @@ class _Resolver:
         self.problems.append(
             Problem("DG006", f"${{{ref}}} names a resource the bundle does not define ({where}); the deploy fails when it resolves the reference", loc)
         )
+
+    def _volume_path(self, key: str, loc: Loc) -> tuple[bool, Any, str | None]:
+        """``${resources.volumes.<key>.volume_path}``, which the CLI computes from the volume's own fields before any
+        deploy (``/Volumes/<catalog>/<schema>/<name>``); a field not known offline stays a reference in it."""
+        resources = self.config.get("resources")
+        volumes = resources.get("volumes") if isinstance(resources, YMap) else None
+        volume = volumes.get(key) if isinstance(volumes, YMap) else None
+        if not isinstance(volume, YMap):
+            return False, None, None
+        names = []
+        for key_name in ("catalog_name", "schema_name", "name"):
+            value = volume.get(key_name)
+            value = self.substitute(value, volume.val_loc(key_name) or loc) if isinstance(value, str) else value
+            if not isinstance(value, str):
+                return False, None, None
+            names.append(value)  # a field not known offline stays a reference in the path, as the CLI leaves it
+        return True, "/Volumes/" + "/".join(names), None
 
     def _python_resources(self) -> bool:
         for section in ("python", "experimental"):
@@ -632,6 +653,15 @@ def _reference_parts(ref: str) -> tuple[str | int, ...]:
     return tuple(int(m.group(2)) if m.group(2) else m.group(1) for m in _PART_RE.finditer(ref))
 
 
+def _json_key_loc(text: str, name: str, rel: str) -> Loc:
+    """Where ``"name":`` is written in a JSON object's text (its first occurrence), 1-based."""
+    match = re.search(re.escape(json.dumps(name)) + r"\s*:", text)
+    if match is None:
+        return Loc(rel, 1, 1)
+    line = text.count("\n", 0, match.start()) + 1
+    return Loc(rel, line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -714,8 +744,19 @@ def resolve_target(
     ``lookups`` holds the values of ``lookup`` variables resolved online (or the problem that prevented one).
     Targets resolved with the same ``shared`` share the values they resolve alike.
     """
-    config = apply_target(bundle, name, merge_lists=False)
+    conflicts: list[MergeConflict] = []
+    config = apply_target(bundle, name, merge_lists=False, conflicts=conflicts)
     resolver = _Resolver(bundle, name, config, overrides or {}, dict(os.environ) if env is None else env, lookups)
+    for conflict in conflicts:
+        resolver.problems.append(
+            Problem(
+                "DG009",
+                f"target '{name}' sets {'.'.join(conflict.path)} to a {conflict.override_kind} where the configuration has a"
+                f" {conflict.base_kind}; the Databricks CLI refuses to merge them (\"cannot merge {conflict.base_kind} with"
+                f" {conflict.override_kind}\")",
+                conflict.loc or Loc(bundle.root_file, 1, 1),
+            )
+        )
     resolver.problems.extend(_references_in_auth_fields(config, resolver.as_written))
     scripts = config.get("scripts")
     if isinstance(scripts, YMap):
