@@ -440,7 +440,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    errors = [p for p in (*bundle.problems, *target.problems) if p.severity >= Severity.ERROR]
+    errors = list({(p.loc, p.rule, p.message): p for p in (*bundle.problems, *target.problems) if p.severity >= Severity.ERROR}.values())
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

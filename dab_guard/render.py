@@ -3,8 +3,8 @@
 The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
 converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
 integer), unknown fields and resource fields that are "" dropped (a field written with no value is null), the repairs the CLI makes itself
-(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), and ``variables`` with each
-one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
+(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), the defaults and permissions
+it fills in (``bundle.permissions``), and ``variables`` with each one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
 metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
 """
 
@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from dab_guard.bundle.located import YMap, file_of
+from dab_guard.bundle.permissions import CURRENT_USER, apply_permissions
 from dab_guard.bundle.resolve import Target
 from dab_guard.schema import bundle_schema
 
@@ -21,8 +22,9 @@ from dab_guard.schema import bundle_schema
 _LOADING_ONLY = ("include", "targets", "environments")
 
 
-def render_target(target: Target) -> dict[str, Any]:
-    """The resolved configuration of ``target`` as JSON-ready dicts, lists and scalars."""
+def render_target(target: Target, deployer: str = CURRENT_USER) -> dict[str, Any]:
+    """The resolved configuration of ``target`` as JSON-ready dicts, lists and scalars; ``deployer`` is the deploying
+    identity where it is known (offline it is not: the ``${workspace.current_user.userName}`` reference)."""
     schema = bundle_schema()
     out: dict[str, Any] = {}
     for key in sorted(target.config):
@@ -32,6 +34,9 @@ def render_target(target: Target) -> dict[str, Any]:
         if value is not _DROP:
             out[key] = value
     _inline_alert_files(target, out)
+    _parent_paths(out)
+    _run_as(out)
+    apply_permissions(out, deployer)
     # The CLI names the target it resolved (``environment`` is the older name it still prints).
     bundle = out.setdefault("bundle", {})
     if isinstance(bundle, dict):
@@ -42,6 +47,46 @@ def render_target(target: Target) -> dict[str, Any]:
     if variables:
         out["variables"] = variables
     return out
+
+
+def _run_as(out: dict[str, Any]) -> None:
+    """The bundle's ``run_as`` is each job's and pipeline's that sets none, as the CLI passes it down
+    (acceptance/bundle/run_as)."""
+    run_as = out.get("run_as")
+    resources = out.get("resources")
+    if not isinstance(run_as, dict) or not run_as or not isinstance(resources, dict):
+        return
+    for kind in ("jobs", "pipelines"):
+        group = resources.get(kind)
+        for entry in group.values() if isinstance(group, dict) else ():
+            if isinstance(entry, dict) and not entry.get("run_as"):
+                entry["run_as"] = dict(run_as)
+
+
+def _parent_paths(out: dict[str, Any]) -> None:
+    """Apps, dashboards and Genie spaces as the CLI completes them: ``parent_path`` defaults to ``workspace.resource_path``
+    and is made a workspace path (``/Workspace`` + it), and a dashboard's ``embed_credentials`` defaults to false
+    (acceptance/bundle/validate/dashboard_defaults, genie_space_defaults)."""
+    resources = out.get("resources")
+    workspace = out.get("workspace")
+    default = workspace.get("resource_path") if isinstance(workspace, dict) else None
+    if not isinstance(resources, dict):
+        return
+    apps = resources.get("apps")
+    for app in apps.values() if isinstance(apps, dict) else ():
+        if isinstance(app, dict):
+            app.setdefault("description", "")  # the CLI prints an app's description, "" when none is written
+    for kind in ("dashboards", "genie_spaces"):
+        group = resources.get(kind)
+        for entry in group.values() if isinstance(group, dict) else ():
+            if not isinstance(entry, dict):
+                continue
+            if kind == "dashboards":
+                entry.setdefault("embed_credentials", False)
+            parent = entry.get("parent_path", default if isinstance(default, str) else "${workspace.resource_path}")
+            if isinstance(parent, str) and "${" not in parent and not parent.startswith("/Workspace"):
+                parent = "/Workspace" + (f"/{parent.lstrip('/')}" if parent.strip("/") else "")
+            entry["parent_path"] = parent
 
 
 def _inline_alert_files(target: Target, out: dict[str, Any]) -> None:
@@ -65,8 +110,9 @@ def _inline_alert_files(target: Target, out: dict[str, Any]) -> None:
             continue
         entry = rendered[name]
         for key, field in content.items():
-            if key == "query_lines" and isinstance(field, list):
-                entry.setdefault("query_text", "".join(f"{line}\n" for line in field))
+            if key.endswith("_lines") and isinstance(field, list):
+                # `query_lines`, `custom_description_lines`...: the text, a line each.
+                entry.setdefault(key.removesuffix("_lines") + ("_text" if key == "query_lines" else ""), "".join(f"{line}\n" for line in field))
             else:
                 entry.setdefault(key, field)
         rel = target.local_path(parts, value, file_of(alert, "file_path"))
@@ -104,7 +150,10 @@ def _plain(value: Any) -> Any:
 
 
 # Fields the CLI keeps when they are "" (every other field of a resource is dropped then: its Go type omits it).
-_EMPTY_KEPT = {("apps", "description"), ("jobs", "task_key"), ("jobs", "job_cluster_key")}
+_EMPTY_KEPT = {
+    ("apps", "description"), ("jobs", "task_key"), ("jobs", "job_cluster_key"), ("dashboards", "parent_path"),
+    ("genie_spaces", "parent_path"),
+}  # fmt: skip
 # What the CLI renames when it reads the deprecated `served_models` of a serving endpoint as `served_entities`.
 _SERVED_MODEL_FIELDS = {"model_name": "entity_name", "model_version": "entity_version"}
 
