@@ -297,7 +297,7 @@ def test_a_complex_variable_is_not_taken_from_the_environment(tmp_path: Path) ->
         ("foo", "is not JSON", 1),
         ('["foo"]', "must be a JSON object", 1),
         ('{"cluster_key": {"a": 1}}', "cluster_key is not of type complex", 1),
-        ('{\n  "cluster": "small"\n}', "cluster is of type complex", 1),
+        ('{\n  "cluster": "small"\n}', "cluster is of type complex", 2),
     ],
     ids=["not-json", "not-an-object", "complex-for-plain", "plain-for-complex"],
 )
@@ -657,3 +657,105 @@ def test_render_inlines_an_alert_file_and_orders_tasks_by_key(tmp_path: Path) ->
     assert alert["custom_summary"] == "from the file"
     assert alert["file_path"] == "resources/a.dbalert.json"
     assert [t["task_key"] for t in out["resources"]["jobs"]["j"]["tasks"]] == ["a_first", "b_second"]
+
+
+def test_a_target_list_over_a_reference_is_refused(tmp_path: Path) -> None:
+    """acceptance/bundle/variables/issue_2436: a target's list of tasks over ``tasks: ${var.job_tasks}`` is "cannot
+    merge string with sequence"; a plain string where a mapping belongs is only dropped with a warning by the CLI
+    (override/merge-string-map), so it is no DG009."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: kinds}
+        variables:
+          tasks:
+            type: complex
+            default: [{task_key: a, notebook_task: {notebook_path: /Workspace/Shared/a}}]
+        resources:
+          jobs:
+            j: {name: j, tasks: "${var.tasks}"}
+          clusters:
+            c: hello
+        targets:
+          dev:
+            resources:
+              jobs:
+                j:
+                  tasks: [{task_key: b, notebook_task: {notebook_path: /Workspace/Shared/b}}]
+              clusters:
+                c: {spark_version: 15.4.x-scala2.12}
+    """})
+    found = [(f.line, f.message) for f in validate(tmp_path, env={}).findings if f.rule == "DG009"]
+    assert [line for line, _ in found] == [16]
+    assert "cannot merge string with sequence" in found[0][1]
+
+
+def test_render_gives_run_as_permissions_and_parent_paths_as_the_cli_does(tmp_path: Path) -> None:
+    """acceptance/bundle/run_as (the bundle's run_as is each job's and pipeline's that sets none),
+    validate/permissions and permissions_overlap (the bundle's permissions given to each resource in its own
+    levels, one entry per principal at its highest level, the deploying identity made owner) and
+    validate/dashboard_defaults (parent_path from workspace.resource_path, under /Workspace)."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: computed}
+        workspace: {resource_path: /foo/bar}
+        run_as: {service_principal_name: 00000000-0000-0000-0000-000000000001}
+        permissions:
+          - {level: CAN_RUN, group_name: operators}
+        resources:
+          jobs:
+            own:
+              name: own
+              run_as: {user_name: someone@example.com}
+              permissions:
+                - {level: CAN_VIEW, user_name: viewer@example.com}
+                - {level: CAN_MANAGE_RUN, user_name: viewer@example.com}
+            inherited: {name: inherited}
+          dashboards:
+            d: {display_name: d, warehouse_id: w, parent_path: already-set}
+            e: {display_name: e, warehouse_id: w}
+    """})
+    out = rendered(tmp_path)
+    jobs = out["resources"]["jobs"]
+    assert jobs["own"]["run_as"] == {"user_name": "someone@example.com"}
+    assert jobs["inherited"]["run_as"] == {"service_principal_name": "00000000-0000-0000-0000-000000000001"}
+    assert jobs["own"]["permissions"] == [
+        {"level": "CAN_MANAGE_RUN", "user_name": "viewer@example.com"},
+        {"level": "CAN_MANAGE_RUN", "group_name": "operators"},
+        {"level": "IS_OWNER", "user_name": "${workspace.current_user.userName}"},
+    ]
+    dashboards = out["resources"]["dashboards"]
+    assert dashboards["d"]["parent_path"] == "/Workspace/already-set"
+    assert dashboards["e"]["parent_path"] == "/Workspace/foo/bar"
+    assert dashboards["e"]["embed_credentials"] is False
+
+
+def test_a_volume_path_reference_is_known_offline(tmp_path: Path) -> None:
+    """acceptance/bundle/resource_deps/computed_volume_path and volume_path_contains_id: the CLI computes
+    ``${resources.volumes.<key>.volume_path}`` from the volume's fields; one not known offline stays a reference."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: volumes}
+        resources:
+          volumes:
+            bar: {catalog_name: main, schema_name: s, name: bar}
+            baz: {catalog_name: main, schema_name: s, name: "${resources.schemas.x.name}"}
+            foo: {catalog_name: main, schema_name: s, name: foo, comment: "${resources.volumes.bar.volume_path}"}
+            qux: {catalog_name: main, schema_name: s, name: qux, comment: "${resources.volumes.baz.volume_path}"}
+          schemas:
+            x: {catalog_name: main, name: x}
+    """})
+    volumes = rendered(tmp_path)["resources"]["volumes"]
+    assert volumes["foo"]["comment"] == "/Volumes/main/s/bar"
+    assert volumes["qux"]["comment"] == "/Volumes/main/s/${resources.schemas.x.name}"
+
+
+def test_a_read_only_field_is_one_finding(tmp_path: Path) -> None:
+    """validate/reserved_deployment_fields and resources/volumes/set-volume-path: DG012 reports the field; DG003 does
+    not call it unknown as well."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: ro}
+        resources:
+          volumes:
+            raw: {catalog_name: main, schema_name: s, name: raw, volume_path: /Volumes/main/s/raw}
+          jobs:
+            j: {name: j, deployment: {kind: BUNDLE, deployment_id: abc}}
+    """})
+    found = [(f.rule, f.line) for f in validate(tmp_path, env={}).findings if f.rule in ("DG003", "DG012")]
+    assert found == [("DG012", 4), ("DG012", 6)]
