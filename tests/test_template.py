@@ -377,6 +377,49 @@ def test_cookiecutter_command_line_with_answers(tmp_path: Path, cookiecutter_con
     assert not list((tmp_path / "bad").glob("*"))
 
 
+@pytest.mark.parametrize("form", ["relative", "dot-relative", "absolute"])
+def test_cookiecutter_takes_the_template_by_any_path_from_any_folder(tmp_path: Path, cookiecutter_config: str, form: str) -> None:
+    """`cookiecutter --no-input ../path/to/bundle_template` run from another folder, as people call it from a checkout:
+    the hooks find their answer rules however the path is written."""
+    cwd = tmp_path / "work" / "here"
+    cwd.mkdir(parents=True)
+    relative = os.path.relpath(TEMPLATE, cwd)
+    template = {"relative": relative, "dot-relative": f"./{relative}" if not relative.startswith("..") else relative, "absolute": str(TEMPLATE)}[form]
+    run = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", cookiecutter_config, template, "project_name=Relative"],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert_validates_clean(cwd / "relative")
+    bad = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", cookiecutter_config, template, "bundle_name=no-dash", "-o", "bad"],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "error: bundle_name 'no-dash' is not an identifier" in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_cookiecutter_takes_the_template_from_a_git_repository_with_directory(tmp_path: Path) -> None:
+    """`cookiecutter <git repository> --directory bundle_template`, as from a clone of dab-guard under
+    ~/.cookiecutters (here a repository on disk, cloned by cookiecutter into a folder of the test's own)."""
+    repo = tmp_path / "dab-guard"
+    shutil.copytree(TEMPLATE, repo / "bundle_template", ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
+        subprocess.run([*git, *args], cwd=repo, check=True, capture_output=True, timeout=60)
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", str(config), f"git+file://{repo}",
+         "--directory", "bundle_template", "-o", str(out), "project_name=From git"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert_validates_clean(out / "from_git")
+
+
 def test_derived_bundle_names(tmp_path: Path, cookiecutter_config: str) -> None:
     names = {
         "Ünïcödé Agent": "unicode_agent",
@@ -535,7 +578,7 @@ def test_new_without_cookiecutter_says_how_to_install_it(
         monkeypatch.setitem(sys.modules, name, None)
     assert main(["new", "--no-input", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "needs cookiecutter" in err and "dab-guard[template]" in err and len(err.strip().splitlines()) == 1
+    assert "needs cookiecutter" in err and "pip install dab-guard" in err and len(err.strip().splitlines()) == 1
 
 
 def test_new_works_from_an_installed_wheel(tmp_path: Path) -> None:
