@@ -21,7 +21,7 @@ from typing import Any
 
 from dab_guard.cli import EXIT_OK, UsageError
 
-INSTALL_HINT = "pip install 'dab-guard[template]'"
+INSTALL_HINT = "it comes with dab-guard: pip install dab-guard (or pip install cookiecutter)"
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 

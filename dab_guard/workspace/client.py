@@ -248,7 +248,7 @@ def build_client(connection: Connection, budget: Budget, verbose: bool = False) 
         from databricks.sdk import WorkspaceClient
         from databricks.sdk.core import Config
     except ImportError:
-        raise WorkspaceError("--online needs databricks-sdk: pip install 'dab-guard[online]'") from None
+        raise WorkspaceError("--online needs databricks-sdk, which installing dab-guard installs: pip install dab-guard") from None
 
     http_timeout, retry_timeout = sdk_timeouts(budget)
     options: dict[str, Any] = {
