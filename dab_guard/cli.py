@@ -179,15 +179,83 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dab_guard.bundle.loader import BundleError, find_root
-    from dab_guard.config import check_selectors, load_settings
-    from dab_guard.engine import validate
-    from dab_guard.formatters import render
-    from dab_guard.output import write_atomic
+    from dab_guard.config import check_selectors
 
     check_selectors([s for group in args.select for s in group], "--select")
     check_selectors([s for group in args.ignore for s in group], "--ignore")
     _check_report_files(getattr(args, "output", None), [file for _, file in getattr(args, "report", [])])
+    roots = _bundles_below(args)
+    if roots is not None:
+        return _validate_many(args, roots)
+    result, settings, online_error = _checked(args)
+    return _write_reports(args, [("", result)], settings, online_error)
+
+
+def _bundles_below(args: argparse.Namespace) -> list[Path] | None:
+    """The bundles below PATH when PATH (or, without it, the working directory with no bundle above it) is a folder
+    that holds no bundle itself but bundles below it: a repository of bundles. None for one bundle."""
+    from dab_guard.bundle.loader import ROOT_NAMES, BundleError, find_root
+    from dab_guard.discover import find_bundles
+
+    if getattr(args, "resolved", None) is not None:
+        return None
+    folder = args.path if args.path is not None else Path.cwd()
+    if not folder.is_dir() or any((folder / name).is_file() for name in ROOT_NAMES):
+        return None
+    if args.path is None:
+        try:
+            find_root(None, Path.cwd())
+            return None  # a bundle above: the CLI's walk up finds it
+        except BundleError:
+            pass
+    roots = find_bundles(folder)
+    if not roots:
+        where = _shown(folder)
+        raise UsageError(f"{where}: no bundle here or in any folder below it (none of {', '.join(ROOT_NAMES)})")
+    return roots
+
+
+def _validate_many(args: argparse.Namespace, roots: list[Path]) -> int:
+    """Every bundle of a repository in one process: one report, the worst exit status."""
+    from dab_guard.bundle.loader import BundleError
+    from dab_guard.config import ConfigError
+
+    if getattr(args, "fix", False):
+        raise UsageError("--fix works on one bundle: name its folder")
+    results = []
+    worst = EXIT_OK
+    settings = None
+    progress = len(roots) > 3 and sys.stderr.isatty()
+    for number, root in enumerate(roots, start=1):
+        if progress:
+            print(f"\rdab-guard: checking {number}/{len(roots)} {_shown(root)}\x1b[K", end="", file=sys.stderr, flush=True)
+        one = argparse.Namespace(**vars(args))
+        one.path = root
+        try:
+            result, settings, online_error = _checked(one)
+        except (BundleError, ConfigError, UsageError) as exc:
+            print(f"{chr(13) if progress else ''}dab-guard: {_shown(root)}: {exc}", file=sys.stderr)
+            worst = EXIT_USAGE
+            continue
+        if online_error is not None:
+            print(f"{chr(13) if progress else ''}dab-guard: {_shown(root)}: {online_error}", file=sys.stderr)
+            worst = EXIT_USAGE
+        results.append((_shown(root), result))
+        worst = max(worst, result.exit_code(settings.strict))
+        gc.collect()  # the collector is off for the run (see entry): free each bundle's cycles before the next
+    if progress:
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    if settings is None:
+        return EXIT_USAGE
+    return max(worst, _write_reports(args, results, settings, None))
+
+
+def _checked(args: argparse.Namespace) -> tuple[Result, Settings, Exception | None]:
+    """One bundle's result (and the workspace error of an online run that could not finish)."""
+    from dab_guard.bundle.loader import BundleError, find_root
+    from dab_guard.config import load_settings
+    from dab_guard.engine import validate
+
     resolved = getattr(args, "resolved", None)
     try:
         root_dir, _ = find_root(args.path, Path.cwd())
@@ -218,12 +286,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
         online_error = session.error
     else:
         result = validate(args.path, settings=settings, targets=args.target, variables=_variables(args.var))
+    return result, settings, online_error
+
+
+def _write_reports(args: argparse.Namespace, results: list[tuple[str, Result]], settings: Settings, online_error: Exception | None) -> int:
+    """Write the main report and every --report file for one bundle (folder "") or several; the exit status."""
+    from dab_guard.formatters import render, render_many
+    from dab_guard.output import write_atomic
+
+    def rendered(fmt: str, color: bool = False) -> str:
+        if len(results) == 1 and not results[0][0]:
+            return render(fmt, results[0][1], color=color, strict=settings.strict)
+        return render_many(fmt, results, color=color, strict=settings.strict)
+
     output: Path | None = getattr(args, "output", None)
     # NO_COLOR set to anything but the empty string turns colour off (no-color.org).
     color = args.format == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    main_report = render(args.format, result, color=color, strict=settings.strict)
+    main_report = rendered(args.format, color)
     # Render every report before writing any, so a failure leaves no mix of old and new files.
-    reports = [(file, render(fmt, result, strict=settings.strict)) for fmt, file in getattr(args, "report", [])]
+    reports = [(file, rendered(fmt)) for fmt, file in getattr(args, "report", [])]
     if output is not None:
         write_atomic(output, main_report)
     else:
@@ -239,7 +320,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         # The offline findings are out; the workspace part could not be done.
         print(f"dab-guard: {online_error}", file=sys.stderr)
         return EXIT_USAGE
-    return result.exit_code(settings.strict)
+    return max((result.exit_code(settings.strict) for _, result in results), default=EXIT_OK)
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import posixpath
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -135,3 +137,10 @@ class Finding:
             "path": self.path,
             "targets": list(self.targets),
         }
+
+
+def shown_from(folder: str, finding: Finding) -> Finding:
+    """``finding`` with its file shown from the folder that holds the bundle (``bundles/a`` + ``databricks.yml``)."""
+    if not folder or folder == "." or not finding.file or finding.file.startswith("<"):
+        return finding
+    return dataclasses.replace(finding, file=posixpath.normpath(posixpath.join(folder, finding.file)))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 
 from dab_guard.engine import Result, RuleInfo
-from dab_guard.finding import Finding, Severity
+from dab_guard.finding import Finding, Severity, shown_from
 
 # Characters XML 1.0 cannot hold at all, even escaped.
 _INVALID_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -45,24 +46,44 @@ def _testcase(suite: ET.Element, target: str, rule_id: str, name: str, findings:
 
 def render(result: Result, strict: bool = False, **_: object) -> str:
     bundle = result.bundle_name or result.bundle.root_dir.name
-    root = ET.Element("testsuites", {"name": _clean(f"dab-guard {bundle}")})
+    return _document(f"dab-guard {bundle}", [("", result)], strict)
+
+
+def render_many(results: Sequence[tuple[str, Result]], strict: bool = False, **_: object) -> str:
+    """A test suite per bundle and target; files shown from the working directory."""
+    return _document(f"dab-guard {len(results)} bundles", results, strict)
+
+
+def _document(name: str, results: Sequence[tuple[str, Result]], strict: bool) -> str:
+    root = ET.Element("testsuites", {"name": _clean(name)})
+    tests = failures = 0
+    for folder, result in results:
+        t, f = _suites(root, folder, result, strict)
+        tests, failures = tests + t, failures + f
+    root.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0"})
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suites(root: ET.Element, folder: str, result: Result, strict: bool) -> tuple[int, int]:
+    bundle = result.bundle_name or result.bundle.root_dir.name
+    label = f"{folder}: {bundle}" if folder else bundle
+    findings = [shown_from(folder, f) for f in result.findings]
     total_tests = total_failures = 0
     rules: dict[str, RuleInfo | None] = dict.fromkeys(sorted(result.rules))
     rules.update(result.rules)
-    for finding in result.findings:  # a rule the run does not describe still gets its test case
+    for finding in findings:  # a rule the run does not describe still gets its test case
         rules.setdefault(finding.rule, None)
     for target in result.targets:
-        suite = ET.SubElement(root, "testsuite", {"name": _clean(f"{bundle}: {target}")})
+        suite = ET.SubElement(root, "testsuite", {"name": _clean(f"{label}: {target}")})
         tests = failures = 0
         for rule_id in sorted(rules):
             info = rules[rule_id]
-            found = [f for f in result.findings if f.rule == rule_id and (target in f.targets or not f.targets)]
+            found = [f for f in findings if f.rule == rule_id and (target in f.targets or not f.targets)]
             name = info.name if info else (found[0].name if found else rule_id)
             tests += 1
             failures += _testcase(suite, target, rule_id, name, found, strict)
         suite.attrib.update({"tests": str(tests), "failures": str(failures), "errors": "0", "skipped": "0"})
         total_tests += tests
         total_failures += failures
-    root.attrib.update({"tests": str(total_tests), "failures": str(total_failures), "errors": "0"})
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return total_tests, total_failures

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -79,10 +80,25 @@ def _result(finding: Finding, rule_index: int, paths: RepoPaths) -> dict[str, An
 
 def report(result: Result) -> dict[str, Any]:
     """The SARIF log as a JSON-ready dict."""
-    paths = RepoPaths(result.bundle.root_dir)
-    matched = sorted({f.rule: f.name for f in result.findings}.items())
+    return report_many([result], {"bundle": result.bundle_name, "targets": list(result.targets)})
+
+
+def report_many(results: Sequence[Result], properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run for the results of one or several bundles, each file relative to its repository's root."""
+    matched = sorted({f.rule: f.name for result in results for f in result.findings}.items())
     index = {rule_id: i for i, (rule_id, _) in enumerate(matched)}
-    rules = [_descriptor(rule_id, result.rules.get(rule_id), name) for rule_id, name in matched]
+    infos: dict[str, RuleInfo] = {}
+    for result in results:
+        infos.update(result.rules)
+    rules = [_descriptor(rule_id, infos.get(rule_id), name) for rule_id, name in matched]
+    found = [
+        _result(f, index[f.rule], paths)
+        for result in results
+        for paths in [RepoPaths(result.bundle.root_dir)]
+        for f in result.findings
+    ]
+    if properties is None:
+        properties = {"bundles": [{"bundle": r.bundle_name, "targets": list(r.targets)} for r in results]}
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -94,11 +110,15 @@ def report(result: Result) -> dict[str, Any]:
             }
         },
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[f.rule], paths) for f in result.findings],
-        "properties": {"bundle": result.bundle_name, "targets": list(result.targets)},
+        "results": found,
+        "properties": properties,
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
 def render(result: Result, **_: object) -> str:
     return json.dumps(report(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_many(results: Sequence[Result]) -> str:
+    return json.dumps(report_many(results), indent=2, ensure_ascii=False) + "\n"

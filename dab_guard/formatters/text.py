@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dab_guard.engine import Result
-from dab_guard.finding import Severity
+from dab_guard.finding import Finding, Severity, shown_from
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD = "\033[1m"
@@ -26,10 +28,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render(result: Result, color: bool = False, **_: object) -> str:
+def _finding_lines(findings: Sequence[Finding], several: bool, color: bool) -> list[str]:
     lines: list[str] = []
-    several = len(result.targets) > 1
-    for f in result.findings:
+    for f in findings:
         where = f"{_one_line(f.file)}:{f.line}:{f.column}:"
         level = f"[{f.severity.label}]"
         rule = f.rule
@@ -39,13 +40,40 @@ def render(result: Result, color: bool = False, **_: object) -> str:
             rule = f"{_BOLD}{rule}{_RESET}"
         suffix = f" (targets: {', '.join(f.targets)})" if several else ""
         lines.append(f"{where} {rule} {level} {_one_line(f.message + suffix)}")
-    counts = result.summary()
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join([_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["info"], "info")])
+
+
+def _scope(result: Result) -> str:
     name = result.bundle_name or result.bundle.root_dir.name
-    scope = f"bundle {name}, target{'s' if several else ''} {', '.join(result.targets)}"
-    scope = _one_line(scope)
+    several = len(result.targets) > 1
+    return _one_line(f"bundle {name}, target{'s' if several else ''} {', '.join(result.targets)}")
+
+
+def render(result: Result, color: bool = False, **_: object) -> str:
+    lines = _finding_lines(result.findings, len(result.targets) > 1, color)
     if not result.findings:
-        lines.append(f"No problems found ({scope}).")
+        lines.append(f"No problems found ({_scope(result)}).")
     else:
-        parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["info"], "info")]
-        lines.append(f"Found {', '.join(parts)} ({scope}).")
+        lines.append(f"Found {_counts(result.summary())} ({_scope(result)}).")
+    return "\n".join(lines) + "\n"
+
+
+def render_many(results: Sequence[tuple[str, Result]], color: bool = False, **_: object) -> str:
+    """Each bundle's findings (files shown from the working directory), a line per bundle, then the total."""
+    lines: list[str] = []
+    total = {"error": 0, "warning": 0, "info": 0}
+    for folder, result in results:
+        findings = [shown_from(folder, f) for f in result.findings]
+        lines.extend(_finding_lines(findings, len(result.targets) > 1, color))
+    for folder, result in results:
+        counts = result.summary()
+        for key, count in counts.items():
+            total[key] += count
+        verdict = f"{_counts(counts)}" if result.findings else "no problems"
+        lines.append(f"{_one_line(folder)}: {verdict} ({_scope(result)})")
+    lines.append(f"Checked {_plural(len(results), 'bundle')}: {_counts(total)}.")
     return "\n".join(lines) + "\n"
