@@ -35,7 +35,8 @@ class UsageError(Exception):
 def _var(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+        # The argument is not repeated: it may be a credential typed with the wrong separator.
+        raise argparse.ArgumentTypeError("expected NAME=VALUE")
     return name, value
 
 
@@ -521,7 +522,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    errors = list({(p.loc, p.rule, p.message): p for p in (*bundle.problems, *target.problems) if p.severity >= Severity.ERROR}.values())
+    unique = {(p.loc, p.rule, p.message): p for p in (*bundle.problems, *target.problems) if p.severity >= Severity.ERROR}
+    errors = sorted(unique.values(), key=lambda p: (p.loc.file, p.loc.line, p.loc.col))
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -7,12 +7,15 @@ inputs: the loaded files are shared by every target.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dab_guard.bundle.located import YMap, YSeq, copy_entry
 from dab_guard.finding import Loc
+
+PURE_REFERENCE = re.compile(r"\$\{[^{}]+\}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ def _refuses_merge(base: Any, override: Any) -> bool:
     if base is None or override is None or isinstance(base, (dict, list)) == isinstance(override, (dict, list)):
         return False
     scalar = override if isinstance(base, (dict, list)) else base
-    return isinstance(scalar, str) and "${" in scalar
+    # Only a value that is one whole reference is kept where a mapping or list belongs (libs/dyn/convert/normalize).
+    return isinstance(scalar, str) and PURE_REFERENCE.fullmatch(scalar.strip()) is not None
 
 
 def merge(base: Any, override: Any, conflicts: list[MergeConflict] | None = None, path: tuple[str, ...] = ()) -> Any:

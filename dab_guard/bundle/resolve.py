@@ -185,6 +185,7 @@ class _Resolver:
         self.shared: SharedSubstitutions | None = None
         self._notes: dict[str, str] = {}  # one note text per variable, not one per use
         self.as_written: set[tuple[int, str]] = set()  # (id of a mapping, key) whose text is never substituted
+        self.volume_paths: set[str] = set()  # volumes whose path is being computed (a path may not need itself)
         self.file_override_locs: dict[str, Loc] = {}  # where the variables file gives each value
         self.file_overrides = self._overrides_file()
         self._declare_variables()
@@ -447,15 +448,19 @@ class _Resolver:
         resources = self.config.get("resources")
         volumes = resources.get("volumes") if isinstance(resources, YMap) else None
         volume = volumes.get(key) if isinstance(volumes, YMap) else None
-        if not isinstance(volume, YMap):
-            return False, None, None
-        names = []
-        for key_name in ("catalog_name", "schema_name", "name"):
-            value = volume.get(key_name)
-            value = self.substitute(value, volume.val_loc(key_name) or loc) if isinstance(value, str) else value
-            if not isinstance(value, str):
-                return False, None, None
-            names.append(value)  # a field not known offline stays a reference in the path, as the CLI leaves it
+        if not isinstance(volume, YMap) or key in self.volume_paths:
+            return False, None, None  # none, or a volume whose fields refer to its own path (through others)
+        self.volume_paths.add(key)
+        try:
+            names = []
+            for key_name in ("catalog_name", "schema_name", "name"):
+                value = volume.get(key_name)
+                value = self.substitute(value, volume.val_loc(key_name) or loc) if isinstance(value, str) else value
+                if not isinstance(value, str):
+                    return False, None, None
+                names.append(value)  # a field not known offline stays a reference in the path, as the CLI leaves it
+        finally:
+            self.volume_paths.discard(key)
         return True, "/Volumes/" + "/".join(names), None
 
     def _python_resources(self) -> bool:
