@@ -11,9 +11,11 @@ metadata, names a deployment mode prefixes) is left out, or left as its ``${...}
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from typing import Any
 
-from dab_guard.bundle.located import YMap, file_of
+from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.permissions import CURRENT_USER, apply_permissions
 from dab_guard.bundle.resolve import Target
 from dab_guard.schema import bundle_schema
@@ -34,9 +36,11 @@ def render_target(target: Target, deployer: str = CURRENT_USER) -> dict[str, Any
         if value is not _DROP:
             out[key] = value
     _inline_alert_files(target, out)
+    _defaults(out)
     _parent_paths(out)
     _run_as(out)
     apply_permissions(out, deployer)
+    out = _without_empty(out)
     # The CLI names the target it resolved (``environment`` is the older name it still prints).
     bundle = out.setdefault("bundle", {})
     if isinstance(bundle, dict):
@@ -47,6 +51,59 @@ def render_target(target: Target, deployer: str = CURRENT_USER) -> dict[str, Any
     if variables:
         out["variables"] = variables
     return out
+
+
+# What the CLI fills in where a resource leaves it out (resourcemutator's defaults, as the Terraform provider's):
+# a path into the resource, with "*" for every list item; the last part is set when its parent is there.
+_DEFAULTS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
+    ("volumes", ("volume_type",), "MANAGED"),
+    ("jobs", ("name",), "Untitled"),
+    ("jobs", ("max_concurrent_runs",), 1),
+    ("jobs", ("schedule", "pause_status"), "UNPAUSED"),
+    ("jobs", ("trigger", "pause_status"), "UNPAUSED"),
+    ("jobs", ("continuous", "pause_status"), "UNPAUSED"),
+    ("jobs", ("queue",), {"enabled": True}),
+    ("jobs", ("tasks", "*", "dbt_task", "schema"), "default"),
+    ("jobs", ("tasks", "*", "for_each_task", "task", "dbt_task", "schema"), "default"),
+    ("jobs", ("job_clusters", "*", "new_cluster", "workload_type", "clients", "notebooks"), True),
+    ("jobs", ("job_clusters", "*", "new_cluster", "workload_type", "clients", "jobs"), True),
+    ("jobs", ("edit_mode",), "UI_LOCKED"),
+    ("jobs", ("format",), "MULTI_TASK"),
+    ("jobs", ("deployment",), {"kind": "BUNDLE", "metadata_file_path": "${workspace.state_path}/metadata.json"}),
+    ("pipelines", ("edition",), "ADVANCED"),
+    ("pipelines", ("channel",), "CURRENT"),
+    ("pipelines", ("deployment",), {"kind": "BUNDLE", "metadata_file_path": "${workspace.state_path}/metadata.json"}),
+    ("sql_warehouses", ("auto_stop_mins",), 120),
+    ("sql_warehouses", ("enable_photon",), True),
+    ("sql_warehouses", ("max_num_clusters",), 1),
+    ("sql_warehouses", ("spot_instance_policy",), "COST_OPTIMIZED"),
+    ("apps", ("description",), ""),
+    ("clusters", ("autotermination_minutes",), 60),
+    ("clusters", ("workload_type", "clients", "notebooks"), True),
+    ("clusters", ("workload_type", "clients", "jobs"), True),
+)
+
+
+def _defaults(out: dict[str, Any]) -> None:
+    resources = out.get("resources")
+    if not isinstance(resources, dict):
+        return
+    for kind, path, value in _DEFAULTS:
+        group = resources.get(kind)
+        for resource in group.values() if isinstance(group, dict) else ():
+            _set_default(resource, path, value)
+
+
+def _set_default(node: Any, path: tuple[str, ...], value: Any) -> None:
+    if len(path) == 1:
+        if isinstance(node, dict) and path[0] not in node:
+            node[path[0]] = json.loads(json.dumps(value))  # a copy: every resource gets its own
+        return
+    if path[0] == "*":
+        for item in node if isinstance(node, list) else ():
+            _set_default(item, path[1:], value)
+    elif isinstance(node, dict) and path[0] in node:
+        _set_default(node[path[0]], path[1:], value)
 
 
 def _run_as(out: dict[str, Any]) -> None:
@@ -64,7 +121,7 @@ def _run_as(out: dict[str, Any]) -> None:
 
 
 def _parent_paths(out: dict[str, Any]) -> None:
-    """Apps, dashboards and Genie spaces as the CLI completes them: ``parent_path`` defaults to ``workspace.resource_path``
+    """Dashboards, Genie spaces and alerts as the CLI completes them: ``parent_path`` defaults to ``workspace.resource_path``
     and is made a workspace path (``/Workspace`` + it), and a dashboard's ``embed_credentials`` defaults to false
     (acceptance/bundle/validate/dashboard_defaults, genie_space_defaults)."""
     resources = out.get("resources")
@@ -72,11 +129,7 @@ def _parent_paths(out: dict[str, Any]) -> None:
     default = workspace.get("resource_path") if isinstance(workspace, dict) else None
     if not isinstance(resources, dict):
         return
-    apps = resources.get("apps")
-    for app in apps.values() if isinstance(apps, dict) else ():
-        if isinstance(app, dict):
-            app.setdefault("description", "")  # the CLI prints an app's description, "" when none is written
-    for kind in ("dashboards", "genie_spaces"):
+    for kind in ("dashboards", "genie_spaces", "alerts"):
         group = resources.get(kind)
         for entry in group.values() if isinstance(group, dict) else ():
             if not isinstance(entry, dict):
@@ -84,7 +137,7 @@ def _parent_paths(out: dict[str, Any]) -> None:
             if kind == "dashboards":
                 entry.setdefault("embed_credentials", False)
             parent = entry.get("parent_path", default if isinstance(default, str) else "${workspace.resource_path}")
-            if isinstance(parent, str) and "${" not in parent and not parent.startswith("/Workspace"):
+            if isinstance(parent, str) and "${" not in parent and parent != "/Workspace" and not parent.startswith("/Workspace/"):
                 parent = "/Workspace" + (f"/{parent.lstrip('/')}" if parent.strip("/") else "")
             entry["parent_path"] = parent
 
@@ -139,6 +192,15 @@ def _variables(target: Target) -> dict[str, Any]:
 
 
 _DROP = object()
+_EMPTY = "\x00empty"  # a resource field written as "", dropped after the defaults
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v != _EMPTY}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -175,6 +237,14 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
             if closed and isinstance(properties, dict) and key not in properties:
                 continue
             if value[key] == "" and closed and (*path[1:2], key) not in _EMPTY_KEPT:
+                out[key] = _EMPTY  # written as "": left out once the defaults are in (which do not replace it)
+                continue
+            is_path = key in _PATH_KEYS or (key == "path" and path[-1:] in (("notebook",), ("file",))) or (key == "include" and path[-1:] == ("glob",))
+            if path[:1] == ("resources",) and isinstance(value[key], str) and value[key] and is_path and isinstance(value, YMap):
+                out[key] = _from_root(value[key], file_of(value, key))
+                continue
+            if path[:1] == ("resources",) and key == "dependencies" and isinstance(value[key], YSeq):
+                out[key] = [_dependency_from_root(item, loc.file if loc else None) for item, loc in zip(value[key], value[key].item_locs, strict=False)]
                 continue
             item = _normalized(value[key], _property(node, schema, key), schema, (*path, key))
             if item is not _DROP:
@@ -224,6 +294,36 @@ def _number_text(value: Any) -> Any:
 
 
 _BOOLEANS = {"true": True, "false": False}
+
+
+# Fields that hold a local path, which the CLI gives from the bundle root (or as a workspace path under
+# ${workspace.file_path}, which starts at the same root): written relative to the YAML file that holds them.
+_PATH_KEYS = frozenset(
+    ("notebook_path", "python_file", "project_directory", "whl", "jar", "requirements", "source_code_path",
+     "file_path", "root_path", "command_path")
+)  # fmt: skip
+
+
+def _from_root(text: str, file: str | None) -> str:
+    """A local path written in ``file`` as the CLI gives it, from the bundle root; other values as they are."""
+    if not text or text.startswith(("/", "${")) or "://" in text or ":" in text.split("/")[0] or file is None:
+        return text
+    rebased = posixpath.normpath(posixpath.join(posixpath.dirname(file), text))
+    return rebased
+
+
+def _dependency_from_root(item: Any, file: str | None) -> Any:
+    """An environment dependency that is a local file (``./dist/x.whl``, ``-r requirements.txt``) given from the
+    bundle root; a package requirement (``pandas==2.2``) as it is."""
+    if not isinstance(item, str):
+        return item
+    flag = re.match(r"^(-r|-e|--requirement|--editable)\s+", item)
+    rest = item[flag.end():] if flag else item
+    quote = rest[:1] if rest[:1] in "'\"" and rest.endswith(rest[:1]) and len(rest) > 1 else ""
+    bare = rest[1:-1] if quote else rest
+    if not (flag or bare.startswith(("./", "../")) or bare.endswith((".whl", ".txt"))) or "${" in bare:
+        return item
+    return (flag.group(0) if flag else "") + quote + _from_root(bare, file) + quote
 
 
 def _repaired(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:

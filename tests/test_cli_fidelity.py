@@ -95,7 +95,7 @@ def test_a_variable_value_key_is_its_value(tmp_path: Path) -> None:
     result = validate(tmp_path, env={})
     assert not errors(result)
     cluster = render_target(result.resolved["default"])["resources"]["clusters"]["c"]
-    assert cluster == {"num_workers": 2, "spark_conf": {"spark.executor.memory": "4g"}}
+    assert cluster == {"num_workers": 2, "spark_conf": {"spark.executor.memory": "4g"}, "autotermination_minutes": 60}
 
 
 def test_fields_of_complex_variables_may_refer_to_each_other(tmp_path: Path) -> None:
@@ -481,7 +481,8 @@ def test_render_leaves_out_what_the_cli_leaves_out_and_repairs_what_it_repairs(t
     """})
     resources = rendered(tmp_path)["resources"]
     assert resources["clusters"]["c"] == {
-        "spark_version": "15.4.x-scala2.12", "num_workers": 1, "instance_pool_id": "pool-1", "custom_tags": {"branch": ""}
+        "spark_version": "15.4.x-scala2.12", "num_workers": 1, "instance_pool_id": "pool-1", "custom_tags": {"branch": ""},
+        "autotermination_minutes": 60,  # the CLI's default for a cluster
     }
     assert resources["model_serving_endpoints"]["e"]["config"] == {
         "served_entities": [{"entity_name": "m", "entity_version": "1", "scale_to_zero_enabled": True}]
@@ -759,3 +760,40 @@ def test_a_read_only_field_is_one_finding(tmp_path: Path) -> None:
     """})
     found = [(f.rule, f.line) for f in validate(tmp_path, env={}).findings if f.rule in ("DG003", "DG012")]
     assert found == [("DG012", 4), ("DG012", 6)]
+
+
+def test_render_fills_in_the_clis_defaults_and_gives_paths_from_the_bundle_root(tmp_path: Path) -> None:
+    """acceptance/bundle/validate/volume_defaults, resources/sql_warehouses and variables/complex (the defaults the
+    CLI fills in where nothing is written, not where "" is), paths/nominal and libraries/outside_of_bundle_root (a
+    local path written in resources/x.yml is given from the bundle root)."""
+    write_dedented(tmp_path, {
+        "databricks.yml": "bundle: {name: defaults}\ninclude: [resources/*.yml]\n",
+        "resources/x.yml": """
+            resources:
+              jobs:
+                j:
+                  tasks:
+                    - task_key: t
+                      spark_python_task: {python_file: ../src/main.py}
+                      libraries: [{whl: ../dist/a.whl}]
+                  environments:
+                    - environment_key: e
+                      spec: {client: "2", dependencies: ["-r ../requirements.txt", "pandas==2.2", ../dist/b.whl]}
+                unnamed:
+                  name: ""
+                  tasks: [{task_key: t, notebook_task: {notebook_path: /Workspace/Shared/n}}]
+              volumes:
+                v: {catalog_name: main, schema_name: s, name: v}
+              sql_warehouses:
+                w: {name: w, cluster_size: Small}
+        """,
+    })
+    resources = rendered(tmp_path)["resources"]
+    job = resources["jobs"]["j"]
+    assert (job["name"], job["max_concurrent_runs"], job["queue"]) == ("Untitled", 1, {"enabled": True})
+    assert job["tasks"][0]["spark_python_task"]["python_file"] == "src/main.py"
+    assert job["tasks"][0]["libraries"] == [{"whl": "dist/a.whl"}]
+    assert job["environments"][0]["spec"]["dependencies"] == ["-r requirements.txt", "pandas==2.2", "dist/b.whl"]
+    assert "name" not in resources["jobs"]["unnamed"]  # written as "": dropped, not given the default
+    assert resources["volumes"]["v"]["volume_type"] == "MANAGED"
+    assert resources["sql_warehouses"]["w"]["auto_stop_mins"] == 120
