@@ -311,28 +311,26 @@ def replayable(pipeline: str) -> bool:
 _CLI_ONLY = [
     r"^bundle\.(git|terraform|uuid|engine|deployment)\b",
     r"^workspace\.(current_user|root_path|file_path|artifact_path|state_path|resource_path)$",
-    r"^resources\.[a-z_]+\.[^.]+\.(deployment|edit_mode|format|max_concurrent_runs|queue|permissions|url|id|modified_status)$",
-    r"^resources\.[a-z_]+\.[^.]+\.(name|display_name)$",
+    r"^resources\.[a-z_]+\.[^.]+\.(url|id|modified_status)$",
     r"^sync(\.|$)",  # the CLI's default sync paths
-    r"^permissions(\.|$)",  # the deploying identity's permission, which the CLI adds
-    r"\.permissions(\[\d+\])?(\.|$)",  # the CLI merges permissions by principal and adds the deploying user's
-    r"^variables\.[^.]+\.(description|type)$",
-    # Defaults the CLI fills in for a resource that does not set them.
-    r"^resources\.pipelines\.[^.]+\.(channel|edition|development)$",
+    # Values the CLI computes from others, or fills in, that dab-guard's rendering leaves out.
     r"^resources\.pipelines\.[^.]+\.clusters\[\d+\]\.label$",
-    r"^resources\.clusters\.[^.]+\.autotermination_minutes$",
-    r"^resources\.volumes\.[^.]+\.(volume_type|volume_path)$",
-    r"^resources\.sql_warehouses\.[^.]+\.(enable_photon|spot_instance_policy|auto_stop_mins|max_num_clusters|enable_serverless_compute)$",
-    r"^resources\.apps\.[^.]+\.description$",
+    r"^resources\.volumes\.[^.]+\.volume_path$",
     r"new_cluster\.num_workers$",
     r"^artifacts\.[^.]+\.(path|files|dynamic_version)$",
 ]
 
 
-# What a deployment mode or `presets` changes (development pauses schedules and triggers, adds tags; presets add tags
-# and prefixes): the CLI computes it, and rules see the configuration as written.
-_MODE_PRESETS = re.compile(r"(^|\.)(tags|custom_tags|schedule|trigger|continuous|pause_status|development)(\.|\[|$)")
+# What a deployment mode or `presets` changes, which dab-guard's rendering does not: development pauses schedules and
+# triggers (a pause status), adds tags (a tag only the CLI has), marks pipelines in development, drops a quality
+# monitor's schedule, and names get a prefix (see _prefixed).
+_MODE_PRESETS = re.compile(
+    r"(\.pause_status$)|(\.(tags|custom_tags)\.[^.]+$)|((^|\.)pipelines\.[^.]+\.development$)"
+    r"|((^|\.)quality_monitors\.[^.]+\.schedule$)|((^|\.)jobs\.[^.]+\.max_concurrent_runs$)"
+)
 _mode_presets_apply = False
+_name_prefix = ""  # the target's presets.name_prefix
+_file_path = ""  # the target's workspace.file_path, when the configuration sets it
 
 
 def _cli_only(path: str) -> bool:
@@ -342,9 +340,18 @@ def _cli_only(path: str) -> bool:
     return any(re.search(pattern, path) for pattern in _CLI_ONLY)
 
 
-def _computed_path(value: Any) -> bool:
-    """A workspace path the CLI computes and prints where the configuration has none (a pipeline's root_path...)."""
-    return isinstance(value, str) and value.startswith("/Workspace/") and "[USERNAME]" in value
+def _prefixed(ours: Any, theirs: Any) -> bool:
+    """``theirs`` is ``ours`` with the development mode's ``[dev <user>] `` prefix or the presets' name prefix."""
+    if not isinstance(ours, str) or not ours or not isinstance(theirs, str):
+        return False
+    # Development mode: "[dev <user>] " before names, "dev_<user>_" before Unity Catalog names.
+    if re.fullmatch(r"(\[dev (?:\[USERNAME\]|[^\]\[]+)\] |dev_(?:\[USERNAME\]|[a-z0-9_]+)_)" + re.escape(ours), theirs):
+        return True
+    if not _name_prefix:
+        return False
+    # presets.name_prefix, as written before names, and lowered to a Unity Catalog name before those.
+    uc_prefix = re.sub(r"[^a-z0-9_]+", "_", _name_prefix.lower()).strip("_") + "_"
+    return _PLACEHOLDER.sub("x", theirs) in (_PLACEHOLDER.sub("x", _name_prefix + ours), _PLACEHOLDER.sub("x", uc_prefix + ours))
 
 
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
@@ -358,32 +365,44 @@ def _workspace_text(value: Any) -> bool:
 
 def _same_text(ours: Any, theirs: str) -> bool:
     """Whether ``ours`` is the value the CLI printed as ``theirs``: equal where the CLI's tests put a placeholder
-    (``[USERNAME]``, ``[NODE_TYPE_ID]``...), or the local path the CLI rewrote to a workspace path that ends with it."""
+    (``[UUID]``, ``[NODE_TYPE_ID]``; ``[USERNAME]`` is the tests' deploying user, or dab-guard's reference to it),
+    where dab-guard leaves a ``${workspace.*}`` reference for a workspace path, or a local path from the bundle root
+    that the CLI made a path under ``${workspace.file_path}``."""
     if not isinstance(ours, str) or not ours:
         return False
-    if "${workspace." in ours:
-        # What only the workspace knows (the deploying user's folder) stays a reference in dab-guard's rendering.
-        pattern = "".join(".+" if part.startswith("${workspace.") else re.escape(part) for part in re.split(r"(\$\{workspace\.[^}]+\})", ours))
-        if re.fullmatch(pattern, _PLACEHOLDER.sub("x", theirs)):
-            return True
-    if not ours.startswith("/") and not theirs.startswith("/") and "${" not in ours and os.path.normpath(ours) == os.path.normpath(theirs):
-        return True  # `dist/*.whl` printed as `./dist/*.whl`
     flag = re.match(r"^(-r|-e|--requirement|--editable)\s+", theirs)
     if flag and ours.startswith(flag.group(0)):
         return _same_text(ours[len(flag.group(0)):], theirs[len(flag.group(0)):])  # a pip flag before a path
+    user = f"(?:{re.escape(TEST_USER)}|\\$\\{{workspace\\.current_user\\.[a-zA-Z_]+\\}})"
     if _PLACEHOLDER.search(theirs):
-        pattern = "".join(".+" if _PLACEHOLDER.fullmatch(part) else re.escape(part) for part in re.split(r"(\[[A-Z][A-Z0-9_]*\])", theirs))
+        pattern = "".join(
+            (user if part == "[USERNAME]" else ".+") if _PLACEHOLDER.fullmatch(part) else _workspace_refs(part)
+            for part in re.split(r"(\[[A-Z][A-Z0-9_]*\])", theirs)
+        )
         if re.fullmatch(pattern, ours):
             return True
-    if theirs.startswith(("/Workspace/", "${workspace.", "[TEST_TMP_DIR]/")) and not ours.startswith(("/", "${")) and "://" not in ours:
-        # A local path the CLI made a workspace (or an absolute local) path: the same file if it ends the same way.
-        tail = "/".join(part for part in ours.split("/") if part not in ("", ".", ".."))
-        if not tail:
-            return theirs.endswith("/files")
-        # A notebook loses its extension in the workspace.
+    if "${workspace." in ours and ("/Workspace" in theirs or "[USERNAME]" in theirs):
+        # A workspace path only the workspace knows (the deploying user's folder) stays a reference in dab-guard's.
+        pattern = "".join("/.+" if part.startswith("${workspace.") else re.escape(part) for part in re.split(r"(\$\{workspace\.[^}]+\})", ours))
+        if re.fullmatch(pattern.removeprefix("/"), theirs.removeprefix("/")) or re.fullmatch(pattern, theirs):
+            return True
+    if not ours.startswith("/") and not theirs.startswith("/") and "${" not in ours and os.path.normpath(ours) == os.path.normpath(theirs):
+        return True  # `dist/*.whl` printed as `./dist/*.whl`
+    if theirs.startswith(("/Workspace/", "${workspace.")) and not ours.startswith(("/", "${", "..")) and "://" not in ours:
+        # A local path, from the bundle root, that the CLI made a workspace path: <file_path>/<the same path>.
+        tail = os.path.normpath(ours)
+        root = _file_path or "/files"  # workspace.file_path when the configuration sets it
+        if tail == ".":
+            return theirs.endswith(root)
         notebook = re.sub(r"\.(ipynb|py|sql|scala|r)$", "", tail, flags=re.IGNORECASE)
-        return theirs.endswith("/" + tail) or (notebook != tail and theirs.endswith("/" + notebook))
+        return any(theirs.endswith(f"{root}/{t}") for t in {tail, notebook})
+    if theirs.startswith("[TEST_TMP_DIR]/") and not ours.startswith("/"):
+        return theirs == "[TEST_TMP_DIR]/" + os.path.normpath(ours)  # a local path the CLI made absolute
     return False
+
+
+def _workspace_refs(text: str) -> str:
+    return re.escape(text)
 
 
 _RESOURCE_REFERENCE = re.compile(r"\$\{(resources\.[^{}]+)\}")
@@ -411,7 +430,7 @@ def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "", root: 
     """Where ``ours`` (dab-guard) differs from ``theirs`` (the CLI), CLI-only facts aside; ``root`` is dab-guard's
     whole rendering, for the references the CLI writes in place of values."""
     where = f"{prefix}{path}" if path else prefix or "."
-    if _mode_presets_apply and _MODE_PRESETS.search(where.strip(".")):
+    if _mode_presets_apply and _MODE_PRESETS.search(where.strip(".")) and not isinstance(theirs, (dict, list)):
         return []  # what the deployment mode or presets change
     if ours is None and isinstance(theirs, dict) and _all_cli_only(theirs, where.strip(".")):
         return []  # a section only the CLI fills in (the workspace paths)
@@ -420,10 +439,10 @@ def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "", root: 
         for key in sorted(set(ours) | set(theirs)):
             sub = f"{path}.{key}" if path else str(key)
             if key not in theirs:
-                if not _all_cli_only(ours[key], f"{prefix}{sub}".lstrip(".")):
+                if not (_mode_presets_apply and _MODE_PRESETS.search(f"{prefix}{sub}".lstrip("."))):
                     out.append(f"{prefix}{sub}: only in dab-guard")
             elif key not in ours:
-                if not _all_cli_only(theirs[key], f"{prefix}{sub}".lstrip(".")) and not _computed_path(theirs[key]):
+                if not _all_cli_only(theirs[key], f"{prefix}{sub}".lstrip(".")):
                     out.append(f"{prefix}{sub}: only in the CLI ({json.dumps(theirs[key])[:80]})")
             else:
                 out.extend(differences(ours[key], theirs[key], sub, prefix, root))
@@ -438,7 +457,7 @@ def differences(ours: Any, theirs: Any, path: str = "", prefix: str = "", root: 
     if ours == WORKSPACE_ONLY:
         return []
     last = re.split(r"[.\[]", where.strip("."))[-1]
-    if _mode_presets_apply and last in ("name", "display_name", "cluster_name") and isinstance(ours, str) and ours and isinstance(theirs, str) and theirs.endswith(ours):
+    if _mode_presets_apply and last in ("name", "display_name", "cluster_name") and _prefixed(ours, theirs):
         return []  # a prefix the deployment mode or presets.name_prefix adds
     if isinstance(theirs, str) and _same_text(ours, theirs):
         return []
@@ -482,8 +501,8 @@ def recorded_json(call: Call) -> list[Any] | None:
 
 # The identity the CLI's tests deploy as (their outputs show it as `[USERNAME]`): what a workspace would tell.
 TEST_USER = "tester@databricks.com"
-# Values for the environment variables the CLI's tests substitute into their templates; the outputs show each as a
-# placeholder (`[UNIQUE_NAME]`), which any value matches.
+# Values for the environment variables the CLI's tests substitute into their templates (their environment sets every
+# one); the outputs show each as a placeholder (`[UNIQUE_NAME]`), which any value matches.
 _TEST_ENV = {
     "UNIQUE_NAME": "uniquename", "NODE_TYPE_ID": "i3.xlarge", "DEFAULT_SPARK_VERSION": "15.4.x-scala2.12",
     "TEST_DEFAULT_WAREHOUSE_ID": "0123456789abcdef", "CURRENT_USER_NAME": TEST_USER,
@@ -558,8 +577,14 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
                 report.append(f"MISSED {call.test}: {' '.join(call.args)}: {' | '.join(cli_errors(call.section or ''))[:300]}")
         if call.json_out and not cli_error and result is not None and result.targets:
             target = result.resolved[result.targets[0]]
-            global _mode_presets_apply
+            global _mode_presets_apply, _name_prefix, _file_path
             _mode_presets_apply = target.mode is not None or bool(target.config.get("presets"))
+            presets = target.config.get("presets")
+            prefix = presets.get("name_prefix") if isinstance(presets, dict) else None
+            _name_prefix = prefix if isinstance(prefix, str) else ""
+            workspace = target.config.get("workspace")
+            file_path = workspace.get("file_path") if isinstance(workspace, dict) else None
+            _file_path = file_path if isinstance(file_path, str) and "${" not in file_path else ""
             lookups = {name for name, var in target.variables.items() if var.source == "lookup"}
             whole = _with_lookups_marked(render_target(target, TEST_USER), lookups)
             if not replayable(call.pipeline):
