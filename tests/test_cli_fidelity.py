@@ -797,3 +797,31 @@ def test_render_fills_in_the_clis_defaults_and_gives_paths_from_the_bundle_root(
     assert "name" not in resources["jobs"]["unnamed"]  # written as "": dropped, not given the default
     assert resources["volumes"]["v"]["volume_type"] == "MANAGED"
     assert resources["sql_warehouses"]["w"]["auto_stop_mins"] == 120
+
+
+def test_review_regressions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A volume whose name refers to its own volume_path is no crash; a string that is more than one reference is no
+    merge error (the CLI drops it with a warning, acceptance/bundle/override/merge-string-map); `--var` without "="
+    does not repeat what was typed (it may be a credential)."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: regressions}
+        variables:
+          t: {type: complex, default: [{task_key: a, notebook_task: {notebook_path: /x}}]}
+        resources:
+          volumes:
+            self: {catalog_name: main, schema_name: s, name: "${resources.volumes.self.volume_path}"}
+          jobs:
+            j: {name: j, tasks: "x${var.t}"}
+        targets:
+          dev:
+            resources:
+              jobs:
+                j:
+                  tasks: [{task_key: b, notebook_task: {notebook_path: /y}}]
+    """})
+    result = validate(tmp_path, env={})
+    assert not [f for f in result.findings if f.rule == "DG009"]
+    assert "${resources.volumes.self.volume_path}" in rendered(tmp_path)["resources"]["volumes"]["self"]["name"]  # unknown
+    token = "dapi" + "0123456789abcdef0123456789abcdef"
+    assert main(["validate", str(tmp_path), "--var", f"token:{token}"]) == 2
+    assert token not in capsys.readouterr().err
