@@ -399,6 +399,24 @@ def test_cookiecutter_takes_the_template_by_any_path_from_any_folder(tmp_path: P
     assert bad.returncode != 0 and "error: bundle_name 'no-dash' is not an identifier" in bad.stderr
 
 
+def test_cookiecutter_takes_the_template_from_a_zip(tmp_path: Path, cookiecutter_config: str) -> None:
+    """`cookiecutter bundle_template.zip` (cookiecutter unpacks it under its cookiecutters_dir): the hooks find their
+    answer rules there too."""
+    archive = tmp_path / "bundle_template.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("bundle_template/", "")  # the top-level folder cookiecutter looks for
+        for path in sorted(TEMPLATE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zipped.write(path, Path("bundle_template") / path.relative_to(TEMPLATE))
+    run = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", cookiecutter_config, str(archive),
+         "-o", str(tmp_path / "out"), "project_name=From zip"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert_validates_clean(tmp_path / "out" / "from_zip")
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_cookiecutter_takes_the_template_from_a_git_repository_with_directory(tmp_path: Path) -> None:
     """`cookiecutter <git repository> --directory bundle_template`, as from a clone of dab-guard under
