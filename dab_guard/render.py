@@ -15,6 +15,7 @@ import posixpath
 import re
 from typing import Any
 
+from dab_guard.bundle.loader import go_glob, has_glob
 from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.permissions import CURRENT_USER, apply_permissions
 from dab_guard.bundle.resolve import Target
@@ -36,6 +37,7 @@ def render_target(target: Target, deployer: str = CURRENT_USER) -> dict[str, Any
         if value is not _DROP:
             out[key] = value
     _inline_alert_files(target, out)
+    _expand_pipeline_globs(target, out)
     _defaults(out)
     _parent_paths(out)
     _run_as(out)
@@ -104,6 +106,33 @@ def _set_default(node: Any, path: tuple[str, ...], value: Any) -> None:
             _set_default(item, path[1:], value)
     elif isinstance(node, dict) and path[0] in node:
         _set_default(node[path[0]], path[1:], value)
+
+
+def _expand_pipeline_globs(target: Target, out: dict[str, Any]) -> None:
+    """A pipeline library whose notebook or file path is a local glob is one library per file it matches, as the CLI
+    expands it (acceptance/bundle/paths/pipeline_globs); one that matches nothing stays (DG007 reports it)."""
+    pipelines = out.get("resources", {}).get("pipelines") if isinstance(out.get("resources"), dict) else None
+    for pipeline in pipelines.values() if isinstance(pipelines, dict) else ():
+        libraries = pipeline.get("libraries") if isinstance(pipeline, dict) else None
+        if not isinstance(libraries, list):
+            continue
+        expanded: list[Any] = []
+        for library in libraries:
+            kind = next((k for k in ("notebook", "file") if isinstance(library, dict) and isinstance(library.get(k), dict)), None)
+            pattern = library[kind].get("path") if kind else None
+            if not isinstance(pattern, str) or not has_glob(pattern) or pattern.startswith(("/", "..")) or "://" in pattern or "${" in pattern:
+                expanded.append(library)
+                continue
+            try:
+                matches = [m for m in go_glob(target.bundle.root_dir, pattern) if m.is_file()]
+            except ValueError:
+                matches = []
+            if not matches:
+                expanded.append(library)
+                continue
+            for match in matches:
+                expanded.append({**library, kind: {**library[kind], "path": match.relative_to(target.bundle.root_dir).as_posix()}})
+        pipeline["libraries"] = expanded
 
 
 def _run_as(out: dict[str, Any]) -> None:
@@ -214,7 +243,7 @@ def _plain(value: Any) -> Any:
 # Fields the CLI keeps when they are "" (every other field of a resource is dropped then: its Go type omits it).
 _EMPTY_KEPT = {
     ("apps", "description"), ("jobs", "task_key"), ("jobs", "job_cluster_key"), ("dashboards", "parent_path"),
-    ("genie_spaces", "parent_path"),
+    ("genie_spaces", "parent_path"), ("volumes", "volume_type"),
 }  # fmt: skip
 # What the CLI renames when it reads the deprecated `served_models` of a serving endpoint as `served_entities`.
 _SERVED_MODEL_FIELDS = {"model_name": "entity_name", "model_version": "entity_version"}
@@ -236,11 +265,13 @@ def _normalized(value: Any, node: dict[str, Any] | None, schema: dict[str, Any],
         for key in sorted(value):
             if closed and isinstance(properties, dict) and key not in properties:
                 continue
+            if key == "root_path" and path[1:2] == ("pipelines",) and value[key] == "" and isinstance(value, YMap):
+                out[key] = _from_root(".", file_of(value, key))  # "" is the folder of the file that writes it
+                continue
             if value[key] == "" and closed and (*path[1:2], key) not in _EMPTY_KEPT:
                 out[key] = _EMPTY  # written as "": left out once the defaults are in (which do not replace it)
                 continue
-            is_path = key in _PATH_KEYS or (key == "path" and path[-1:] in (("notebook",), ("file",))) or (key == "include" and path[-1:] == ("glob",))
-            if path[:1] == ("resources",) and isinstance(value[key], str) and value[key] and is_path and isinstance(value, YMap):
+            if path[:1] == ("resources",) and isinstance(value[key], str) and value[key] and isinstance(value, YMap) and _is_path(key, path):
                 out[key] = _from_root(value[key], file_of(value, key))
                 continue
             if path[:1] == ("resources",) and key == "dependencies" and isinstance(value[key], YSeq):
@@ -299,9 +330,21 @@ _BOOLEANS = {"true": True, "false": False}
 # Fields that hold a local path, which the CLI gives from the bundle root (or as a workspace path under
 # ${workspace.file_path}, which starts at the same root): written relative to the YAML file that holds them.
 _PATH_KEYS = frozenset(
-    ("notebook_path", "python_file", "project_directory", "whl", "jar", "requirements", "source_code_path",
-     "file_path", "root_path", "command_path")
+    ("notebook_path", "python_file", "project_directory", "requirements", "source_code_path", "file_path", "root_path",
+     "command_path")
 )  # fmt: skip
+
+
+def _is_path(key: str, path: tuple[str, ...]) -> bool:
+    """Whether the field ``key`` of the mapping at ``path`` is a local path the CLI gives from the bundle root (a
+    pipeline's `jar` or `whl` library it leaves as written)."""
+    if key in ("whl", "jar"):
+        return path[1:2] == ("jobs",)
+    if key == "path":
+        return path[-1:] in (("notebook",), ("file",))
+    if key == "include":
+        return path[-1:] == ("glob",)
+    return key in _PATH_KEYS
 
 
 def _from_root(text: str, file: str | None) -> str:

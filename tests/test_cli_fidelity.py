@@ -828,3 +828,33 @@ def test_review_regressions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "expected NAME=VALUE" in err and token not in err
+
+
+def test_render_expands_pipeline_globs_and_names_a_service_principal_deployer(tmp_path: Path) -> None:
+    """acceptance/bundle/paths/pipeline_globs (a local notebook or file glob is one library per file; a jar glob
+    stays), resources/permissions/jobs/current_can_manage_run (a deployer that is a service principal's
+    application id is named as one)."""
+    write_dedented(tmp_path, {
+        "databricks.yml": "bundle: {name: globs}\ninclude: [resources/*.yml]\n",
+        "resources/p.yml": """
+            resources:
+              pipelines:
+                p:
+                  name: p
+                  libraries:
+                    - notebook: {path: ../notebooks/*}
+                    - jar: "*/*.jar"
+              jobs:
+                j: {name: j, permissions: [{level: CAN_VIEW, group_name: g}]}
+        """,
+        "notebooks/a.py": "# Databricks notebook source\n",
+        "notebooks/b.py": "# Databricks notebook source\n",
+    })
+    result = validate(tmp_path, env={})
+    out = render_target(result.resolved["default"], deployer="6e4e8d52-0a2a-4a0c-9c43-1f6d2b1e1a11")
+    assert out["resources"]["pipelines"]["p"]["libraries"] == [
+        {"notebook": {"path": "notebooks/a.py"}}, {"notebook": {"path": "notebooks/b.py"}}, {"jar": "*/*.jar"}
+    ]
+    assert out["resources"]["jobs"]["j"]["permissions"][-1] == {
+        "level": "IS_OWNER", "service_principal_name": "6e4e8d52-0a2a-4a0c-9c43-1f6d2b1e1a11"
+    }

@@ -6,6 +6,7 @@ the ``${workspace.current_user.userName}`` reference.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 CURRENT_USER = "${workspace.current_user.userName}"
@@ -91,6 +92,14 @@ def apply_permissions(config: dict[str, Any], deployer: str = CURRENT_USER) -> N
             resource["permissions"] = permissions
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _identity(name: str) -> dict[str, str]:
+    """A service principal's name is its application id (a UUID); anything else is a user's name."""
+    return {"service_principal_name": name} if _UUID.fullmatch(name) else {"user_name": name}
+
+
 def _with_deployer(permissions: list[dict[str, Any]], kind: str, deployer: str) -> list[dict[str, Any]]:
     """The deploying identity made owner where the resource has owners, else given CAN_MANAGE."""
     may_own = kind in _HAS_OWNER
@@ -108,9 +117,9 @@ def _with_deployer(permissions: list[dict[str, Any]], kind: str, deployer: str) 
         if manage_at >= 0:
             permissions[manage_at]["level"] = "IS_OWNER"
         else:
-            permissions.append({"level": "IS_OWNER", "user_name": deployer})
+            permissions.append({"level": "IS_OWNER", **_identity(deployer)})
     elif manage_at < 0:
-        permissions.append({"level": "CAN_MANAGE", "user_name": deployer})
+        permissions.append({"level": "CAN_MANAGE", **_identity(deployer)})
     return permissions
 
 
