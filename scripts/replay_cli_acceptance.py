@@ -67,6 +67,7 @@ class Call:
     repeated_var: bool = False  # `dab-guard --var` refuses a name given twice, as the CLI does (exit 2)
     test_folder: Path | None = None  # the test's folder (``folder`` is where the call runs: after `cd`, `withdir`)
     prepared: list[tuple[Path, Path]] = field(default_factory=list)  # `envsubst < a > b` the script ran before
+    service_principal: bool = False  # the test deploys as a service principal (IsServicePrincipal in test.toml)
 
 
 def sections(output: str) -> list[tuple[str | None, str]]:
@@ -213,6 +214,7 @@ def calls_of(folder: Path, root: Path, skipped: Counter[str] | None = None) -> l
                 else:
                     call.test_folder = folder
                     call.prepared = list(prepared)
+                    call.service_principal = _deploys_as_service_principal(folder, root)
                     calls.append(call)
             continue
         if re.search(r"\$CLI\s+bundle\s+(deploy|plan|summary|destroy|run|open|debug)\b", line) or re.search(r"\$CLI\s+(?!bundle\b)", line):
@@ -373,7 +375,7 @@ def _same_text(ours: Any, theirs: str) -> bool:
     flag = re.match(r"^(-r|-e|--requirement|--editable)\s+", theirs)
     if flag and ours.startswith(flag.group(0)):
         return _same_text(ours[len(flag.group(0)):], theirs[len(flag.group(0)):])  # a pip flag before a path
-    user = f"(?:{re.escape(TEST_USER)}|\\$\\{{workspace\\.current_user\\.[a-zA-Z_]+\\}})"
+    user = f"(?:{re.escape(_deployer)}|\\$\\{{workspace\\.current_user\\.[a-zA-Z_]+\\}})"
     if _PLACEHOLDER.search(theirs):
         pattern = "".join(
             (user if part == "[USERNAME]" else ".+") if _PLACEHOLDER.fullmatch(part) else _workspace_refs(part)
@@ -388,9 +390,12 @@ def _same_text(ours: Any, theirs: str) -> bool:
             return True
     if not ours.startswith("/") and not theirs.startswith("/") and "${" not in ours and os.path.normpath(ours) == os.path.normpath(theirs):
         return True  # `dist/*.whl` printed as `./dist/*.whl`
-    if theirs.startswith(("/Workspace/", "${workspace.")) and not ours.startswith(("/", "${", "..")) and "://" not in ours:
+    if theirs.startswith(("/Workspace/", "${workspace.")) and not ours.startswith(("/", "${")) and "://" not in ours:
         # A local path, from the bundle root, that the CLI made a workspace path: <file_path>/<the same path>.
         tail = os.path.normpath(ours)
+        if _sync_root is not None and _bundle_folder is not None:
+            # sync.paths reaching above the bundle: the workspace's files start at that folder.
+            tail = os.path.relpath(os.path.normpath(_bundle_folder / tail), _sync_root)
         root = _file_path or "/files"  # workspace.file_path when the configuration sets it
         if tail == ".":
             return theirs.endswith(root)
@@ -501,20 +506,36 @@ def recorded_json(call: Call) -> list[Any] | None:
 
 # The identity the CLI's tests deploy as (their outputs show it as `[USERNAME]`): what a workspace would tell.
 TEST_USER = "tester@databricks.com"
+TEST_SERVICE_PRINCIPAL = "6e4e8d52-0a2a-4a0c-9c43-1f6d2b1e1a11"  # the identity of a test with IsServicePrincipal
+_deployer = TEST_USER
+_sync_root: Path | None = None  # where the workspace file path starts, when sync.paths reaches above the bundle
+_bundle_folder: Path | None = None
 # Values for the environment variables the CLI's tests substitute into their templates (their environment sets every
 # one); the outputs show each as a placeholder (`[UNIQUE_NAME]`), which any value matches.
 _TEST_ENV = {
     "UNIQUE_NAME": "uniquename", "NODE_TYPE_ID": "i3.xlarge", "DEFAULT_SPARK_VERSION": "15.4.x-scala2.12",
-    "TEST_DEFAULT_WAREHOUSE_ID": "0123456789abcdef", "CURRENT_USER_NAME": TEST_USER,
+    "TEST_DEFAULT_WAREHOUSE_ID": "0123456789abcdef",
     "TEST_INSTANCE_POOL_ID": "pool-0123", "SCHEMA_NAME": "schemaname",
 }  # fmt: skip
 
 
-def _envsubst(source: Path, written: Path) -> None:
+def _deploys_as_service_principal(folder: Path, root: Path) -> bool:
+    """``IsServicePrincipal = true`` in the test's test.toml or a parent folder's."""
+    for candidate in (folder, *folder.parents):
+        toml = candidate / "test.toml"
+        if toml.is_file() and re.search(r"^IsServicePrincipal\s*=\s*true", toml.read_text(errors="replace"), re.MULTILINE):
+            return True
+        if candidate == root:
+            break
+    return False
+
+
+def _envsubst(source: Path, written: Path, deployer: str = TEST_USER) -> None:
     if not source.is_file():
         return
     text = source.read_text(encoding="utf-8", errors="replace")
-    text = re.sub(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", lambda m: _TEST_ENV.get(m.group(1), m.group(1).lower()), text)
+    values = {**_TEST_ENV, "CURRENT_USER_NAME": deployer}
+    text = re.sub(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", lambda m: values.get(m.group(1), m.group(1).lower()), text)
     written.write_text(text, encoding="utf-8")
 
 
@@ -541,7 +562,10 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
         shutil.copytree(test_folder, Path(tmp) / "t", symlinks=True)
         copy = Path(tmp) / "t" / call.folder.relative_to(test_folder) if call.folder.is_relative_to(test_folder) else Path(tmp) / "t"
         for source, written in call.prepared:
-            _envsubst(Path(tmp) / "t" / source.relative_to(test_folder), Path(tmp) / "t" / written.relative_to(test_folder))
+            _envsubst(
+                Path(tmp) / "t" / source.relative_to(test_folder), Path(tmp) / "t" / written.relative_to(test_folder),
+                TEST_SERVICE_PRINCIPAL if call.service_principal else TEST_USER,
+            )
         try:
             if call.repeated_var:
                 raise BundleError("a variable given twice with --var")
@@ -585,8 +609,15 @@ def replay(call: Call, stats: Counter[str], verbose: bool, report: list[str]) ->
             workspace = target.config.get("workspace")
             file_path = workspace.get("file_path") if isinstance(workspace, dict) else None
             _file_path = file_path if isinstance(file_path, str) and "${" not in file_path else ""
+            global _deployer, _sync_root, _bundle_folder
+            _deployer = TEST_SERVICE_PRINCIPAL if call.service_principal else TEST_USER
+            _bundle_folder = copy
+            sync = target.config.get("sync")
+            paths = sync.get("paths") if isinstance(sync, dict) else None
+            ups = max((len(re.match(r"^(\.\./)*", p + "/").group(0)) // 3 for p in paths if isinstance(p, str)), default=0) if isinstance(paths, list) else 0
+            _sync_root = copy.joinpath(*[".."] * ups).resolve() if ups else None
             lookups = {name for name, var in target.variables.items() if var.source == "lookup"}
-            whole = _with_lookups_marked(render_target(target, TEST_USER), lookups)
+            whole = _with_lookups_marked(render_target(target, _deployer), lookups)
             if not replayable(call.pipeline):
                 stats["json: filter not replayable"] += 1
                 return
