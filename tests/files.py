@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -27,3 +30,13 @@ def write_dedented(root: Path, files: Mapping[str, str | bytes]) -> Path:
 
 def _dedent(content: str | bytes) -> str | bytes:
     return content if isinstance(content, bytes) else textwrap.dedent(content).lstrip("\n")
+
+
+def copy_project_source(destination: Path) -> Path:
+    """What `pip install .` builds dab-guard from, copied to ``destination`` (the checkout stays untouched)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
+        shutil.copy2(ROOT / name, destination / name)
+    for folder in ("dab_guard", "bundle_template"):
+        shutil.copytree(ROOT / folder, destination / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return destination

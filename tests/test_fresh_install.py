@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.files import copy_project_source
 
 pytestmark = pytest.mark.skipif(os.environ.get("DAB_GUARD_SKIP_FRESH_INSTALL") == "1", reason="DAB_GUARD_SKIP_FRESH_INSTALL=1")
 
@@ -26,12 +26,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("DAB_GUARD_SKIP_FRESH_INSTALL") =
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with dab-guard installed as a user installs it: `pip install .` of a copy of the checkout."""
     base = tmp_path_factory.mktemp("fresh")
-    source = base / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    for folder in ("dab_guard", "bundle_template"):
-        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    source = copy_project_source(base / "source")
     env_dir = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True, capture_output=True, timeout=300)
     install = subprocess.run(

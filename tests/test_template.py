@@ -32,6 +32,7 @@ from dab_guard.cli import main
 from dab_guard.engine import validate
 from dab_guard.rules.registry import rules_by_id
 from tests.conftest import REFERENCE, ROOT
+from tests.files import copy_project_source
 
 pytest.importorskip("cookiecutter", reason="cookiecutter is not installed (pip install -e '.[test]')")
 from cookiecutter.exceptions import FailedHookException
@@ -601,12 +602,7 @@ def test_new_without_cookiecutter_says_how_to_install_it(
 
 def test_new_works_from_an_installed_wheel(tmp_path: Path) -> None:
     """Build the wheel, install it apart from the checkout, and run `dab-guard new` from it (the template is package data)."""
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    for folder in ("dab_guard", "bundle_template"):
-        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    source = copy_project_source(tmp_path / "source")
     wheels = tmp_path / "wheels"
     command = [sys.executable, "-m", "pip", "wheel", str(source), "-w", str(wheels), "--no-deps", "-q"]
     if importlib.util.find_spec("wheel") is not None:
