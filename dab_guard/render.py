@@ -3,8 +3,9 @@
 The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
 converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
 integer), unknown fields and resource fields that are "" dropped (a field written with no value is null), the repairs the CLI makes itself
-(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), the defaults and permissions
-it fills in (``bundle.permissions``), and ``variables`` with each one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
+(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), what development mode and
+presets change (``bundle.presets``), the defaults and permissions it fills in (``bundle.permissions``), and
+``variables`` with each one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
 metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from dab_guard.bundle.loader import go_glob, has_glob
 from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.permissions import CURRENT_USER, apply_permissions
+from dab_guard.bundle.presets import apply_presets, capture_uc_dependencies
 from dab_guard.bundle.resolve import Target
 from dab_guard.schema import bundle_schema
 
@@ -38,6 +40,8 @@ def render_target(target: Target, deployer: str = CURRENT_USER) -> dict[str, Any
             out[key] = value
     _inline_alert_files(target, out)
     _expand_pipeline_globs(target, out)
+    capture_uc_dependencies(out)
+    apply_presets(out)  # before the defaults, as the CLI applies them
     _defaults(out)
     _parent_paths(out)
     _run_as(out)

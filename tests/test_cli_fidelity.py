@@ -858,3 +858,40 @@ def test_render_expands_pipeline_globs_and_names_a_service_principal_deployer(tm
     assert out["resources"]["jobs"]["j"]["permissions"][-1] == {
         "level": "IS_OWNER", "service_principal_name": "6e4e8d52-0a2a-4a0c-9c43-1f6d2b1e1a11"
     }
+
+
+def test_render_applies_development_mode_and_presets(tmp_path: Path) -> None:
+    """acceptance/bundle/validate/presets_tags, presets_max_concurrent_runs, experimental/skip_name_prefix_for_schema,
+    quality_monitor and resource_deps/implicit_deps_volume: development mode prefixes names ("[dev <user>] ", and
+    "dev_<user>_" for Unity Catalog names), tags, pauses schedules, puts pipelines in development and allows 4 runs;
+    a schema the bundle defines is referred to, so a volume lands in the prefixed schema."""
+    write_dedented(tmp_path, {"databricks.yml": """
+        bundle: {name: modes}
+        resources:
+          jobs:
+            j: {name: nightly, schedule: {quartz_cron_expression: "0 0 1 * * ?", timezone_id: UTC}}
+          pipelines:
+            p: {name: etl, continuous: true}
+          schemas:
+            s: {catalog_name: main, name: landing}
+          volumes:
+            v: {catalog_name: main, schema_name: landing, name: raw}
+        targets:
+          dev: {mode: development, default: true}
+          custom: {presets: {name_prefix: "[team] ", tags: {owner: data}, jobs_max_concurrent_runs: 2}}
+    """})
+    dev = rendered(tmp_path, "dev")["resources"]
+    user = "${workspace.current_user.short_name}"
+    assert dev["jobs"]["j"]["name"] == f"[dev {user}] nightly"
+    assert dev["jobs"]["j"]["tags"] == {"dev": user}
+    assert dev["jobs"]["j"]["schedule"]["pause_status"] == "PAUSED"
+    assert dev["jobs"]["j"]["max_concurrent_runs"] == 4
+    assert dev["pipelines"]["p"]["development"] is True and "continuous" not in dev["pipelines"]["p"]
+    assert dev["schemas"]["s"]["name"] == f"dev_{user}_landing"
+    assert dev["volumes"]["v"]["schema_name"] == "${resources.schemas.s.name}"
+    custom = rendered(tmp_path, "custom")["resources"]
+    assert custom["jobs"]["j"]["name"] == "[team] nightly"
+    assert custom["jobs"]["j"]["tags"] == {"owner": "data"}
+    assert custom["jobs"]["j"]["max_concurrent_runs"] == 2
+    assert custom["jobs"]["j"]["schedule"]["pause_status"] == "UNPAUSED"  # the CLI's default, no preset
+    assert custom["schemas"]["s"]["name"] == "team_landing"
