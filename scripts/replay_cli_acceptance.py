@@ -188,11 +188,16 @@ def calls_of(folder: Path, root: Path, skipped: Counter[str] | None = None) -> l
     mutated = False
     cwd = folder
     prepared: list[tuple[Path, Path]] = []
+    exports: dict[str, str] = {}
     for line in lines:
         assign = re.match(r"^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$", line)
         if assign and "$CLI" not in line:
             with contextlib.suppress(ValueError):
                 assignments[assign.group(1)] = " ".join(shlex.split(assign.group(2)))
+            continue
+        exported = re.match(r"^export\s+([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*$", line)
+        if exported and not mutated:
+            exports[exported.group(1)] = exported.group(2).strip("'\"")  # for the calls that follow
             continue
         cd = re.match(r"^cd\s+([\w./-]+)\s*$", line)
         if cd and not mutated:
@@ -215,6 +220,7 @@ def calls_of(folder: Path, root: Path, skipped: Counter[str] | None = None) -> l
                     call.test_folder = folder
                     call.prepared = list(prepared)
                     call.service_principal = _deploys_as_service_principal(folder, root)
+                    call.env = {**exports, **call.env}
                     calls.append(call)
             continue
         if re.search(r"\$CLI\s+bundle\s+(deploy|plan|summary|destroy|run|open|debug)\b", line) or re.search(r"\$CLI\s+(?!bundle\b)", line):
@@ -323,13 +329,9 @@ _CLI_ONLY = [
 ]
 
 
-# What a deployment mode or `presets` changes, which dab-guard's rendering does not: development pauses schedules and
-# triggers (a pause status), adds tags (a tag only the CLI has), marks pipelines in development, drops a quality
-# monitor's schedule, and names get a prefix (see _prefixed).
-_MODE_PRESETS = re.compile(
-    r"(\.pause_status$)|(\.(tags|custom_tags)\.[^.]+$)|((^|\.)pipelines\.[^.]+\.development$)"
-    r"|((^|\.)quality_monitors\.[^.]+\.schedule$)|((^|\.)jobs\.[^.]+\.max_concurrent_runs$)"
-)
+# Tag values the CLI normalizes per cloud, which dab-guard's rendering gives as written (a dev tag's value is the
+# user's short name, a reference in dab-guard's rendering).
+_MODE_PRESETS = re.compile(r"(\.(custom_tags)\.[^.]+$)")
 _mode_presets_apply = False
 _name_prefix = ""  # the target's presets.name_prefix
 _file_path = ""  # the target's workspace.file_path, when the configuration sets it
