@@ -2,11 +2,11 @@
 
 The parts dab-guard resolves are given as the CLI gives them: the target merged in, references substituted, values
 converted to the type the configuration schema gives them (``spark_conf`` values are strings, ``num_workers`` an
-integer), unknown fields and resource fields that are "" dropped (a field written with no value is null), the repairs the CLI makes itself
-(``node_type_id`` beside an instance pool, ``served_models`` as ``served_entities``), what development mode and
-presets change (``bundle.presets``), the defaults and permissions it fills in (``bundle.permissions``), and
-``variables`` with each one's ``value``. What only the workspace or a deploy knows (the deploying user, workspace paths, deployment
-metadata, names a deployment mode prefixes) is left out, or left as its ``${...}`` text.
+integer), unknown fields and resource fields that are "" dropped (a field written with no value is null), local paths
+given from the bundle root, the repairs the CLI makes itself (``node_type_id`` beside an instance pool,
+``served_models`` as ``served_entities``), what development mode and presets change (``bundle.presets``), the
+defaults and permissions it fills in (``bundle.permissions``), and ``variables`` with each one's ``value``. What only
+the workspace knows (the deploying user, workspace paths, ids) is left out, or left as its ``${...}`` text.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from dab_guard.bundle.loader import go_glob, has_glob
 from dab_guard.bundle.located import YMap, YSeq, file_of
 from dab_guard.bundle.permissions import CURRENT_USER, apply_permissions
-from dab_guard.bundle.presets import apply_presets, capture_uc_dependencies
+from dab_guard.bundle.presets import apply_presets, capture_uc_dependencies, each_resource
 from dab_guard.bundle.resolve import Target
 from dab_guard.schema import bundle_schema
 
@@ -95,8 +95,7 @@ def _defaults(out: dict[str, Any]) -> None:
     if not isinstance(resources, dict):
         return
     for kind, path, value in _DEFAULTS:
-        group = resources.get(kind)
-        for resource in group.values() if isinstance(group, dict) else ():
+        for resource in each_resource(resources, kind):
             _set_default(resource, path, value)
 
 
@@ -115,9 +114,9 @@ def _set_default(node: Any, path: tuple[str, ...], value: Any) -> None:
 def _expand_pipeline_globs(target: Target, out: dict[str, Any]) -> None:
     """A pipeline library whose notebook or file path is a local glob is one library per file it matches, as the CLI
     expands it (acceptance/bundle/paths/pipeline_globs); one that matches nothing stays (DG007 reports it)."""
-    pipelines = out.get("resources", {}).get("pipelines") if isinstance(out.get("resources"), dict) else None
-    for pipeline in pipelines.values() if isinstance(pipelines, dict) else ():
-        libraries = pipeline.get("libraries") if isinstance(pipeline, dict) else None
+    resources = out.get("resources")
+    for pipeline in each_resource(resources, "pipelines") if isinstance(resources, dict) else ():
+        libraries = pipeline.get("libraries")
         if not isinstance(libraries, list):
             continue
         expanded: list[Any] = []
@@ -147,9 +146,8 @@ def _run_as(out: dict[str, Any]) -> None:
     if not isinstance(run_as, dict) or not run_as or not isinstance(resources, dict):
         return
     for kind in ("jobs", "pipelines"):
-        group = resources.get(kind)
-        for entry in group.values() if isinstance(group, dict) else ():
-            if isinstance(entry, dict) and not entry.get("run_as"):
+        for entry in each_resource(resources, kind):
+            if not entry.get("run_as"):
                 entry["run_as"] = dict(run_as)
 
 
@@ -163,10 +161,7 @@ def _parent_paths(out: dict[str, Any]) -> None:
     if not isinstance(resources, dict):
         return
     for kind in ("dashboards", "genie_spaces", "alerts"):
-        group = resources.get(kind)
-        for entry in group.values() if isinstance(group, dict) else ():
-            if not isinstance(entry, dict):
-                continue
+        for entry in each_resource(resources, kind):
             if kind == "dashboards":
                 entry.setdefault("embed_credentials", False)
             parent = entry.get("parent_path", default if isinstance(default, str) else "${workspace.resource_path}")
@@ -176,8 +171,8 @@ def _parent_paths(out: dict[str, Any]) -> None:
 
 
 def _inline_alert_files(target: Target, out: dict[str, Any]) -> None:
-    """An alert with ``file_path`` gets the fields of its ``.dbalert.json`` (``query_lines`` as ``query_text``), and
-    the path relative to the bundle root, as the CLI prints it."""
+    """An alert with ``file_path`` gets the fields of its ``.dbalert.json`` (``query_lines`` as ``query_text``), as the
+    CLI prints it."""
     alerts = target.config.get("resources", {}).get("alerts") if isinstance(target.config.get("resources"), dict) else None
     rendered = out.get("resources", {}).get("alerts") if isinstance(out.get("resources"), dict) else None
     if not isinstance(alerts, YMap) or not isinstance(rendered, dict):
@@ -201,10 +196,7 @@ def _inline_alert_files(target: Target, out: dict[str, Any]) -> None:
                 entry.setdefault(key.removesuffix("_lines") + ("_text" if key == "query_lines" else ""), "".join(f"{line}\n" for line in field))
             else:
                 entry.setdefault(key, field)
-        rel = target.local_path(parts, value, file_of(alert, "file_path"))
-        if rel is not None:
-            entry["file_path"] = rel.as_posix()
-        rendered[name] = {k: entry[k] for k in sorted(entry)}
+        rendered[name] = {k: entry[k] for k in sorted(entry)}  # file_path is already given from the bundle root
 
 
 def _variables(target: Target) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def apply_presets(config: dict[str, Any], short_name: str = SHORT_NAME) -> None:
     pause = presets.get("trigger_pause_status") if presets.get("trigger_pause_status") in ("PAUSED", "UNPAUSED") else None
     uc_prefix = normalize_prefix(prefix)
 
-    for job in _each(resources, "jobs"):
+    for job in each_resource(resources, "jobs"):
         _prefix_name(job, "name", prefix)
         _add_tags(job, "tags", tags)
         if not job.get("max_concurrent_runs") and presets.get("jobs_max_concurrent_runs"):
@@ -56,51 +56,51 @@ def apply_presets(config: dict[str, Any], short_name: str = SHORT_NAME) -> None:
             for key in ("schedule", "continuous", "trigger"):
                 if isinstance(job.get(key), dict) and not job[key].get("pause_status"):
                     job[key]["pause_status"] = pause
-    for pipeline in _each(resources, "pipelines"):
+    for pipeline in each_resource(resources, "pipelines"):
         _prefix_name(pipeline, "name", prefix)
         if presets.get("pipelines_development") is True:
             pipeline["development"] = True
         if pause == "PAUSED":
             pipeline.pop("continuous", None)  # the CLI sets it false, which it does not print
         _add_tags(pipeline, "tags", tags)
-    for model in _each(resources, "models"):
+    for model in each_resource(resources, "models"):
         _prefix_name(model, "name", prefix)
         _add_tag_list(model, tags)
-    for experiment in _each(resources, "experiments"):
+    for experiment in each_resource(resources, "experiments"):
         name = experiment.get("name")
         if isinstance(name, str):
             folder, base = posixpath.dirname(name), posixpath.basename(name)
             experiment["name"] = f"{folder}/{prefix}{base}" if folder else prefix + base
         _add_tag_list(experiment, tags)
     for kind in ("model_serving_endpoints", "registered_models"):
-        for resource in _each(resources, kind):
+        for resource in each_resource(resources, kind):
             _prefix_name(resource, "name", uc_prefix)
     if pause == "PAUSED":
-        for monitor in _each(resources, "quality_monitors"):
+        for monitor in each_resource(resources, "quality_monitors"):
             schedule = monitor.get("schedule")
             if isinstance(schedule, dict) and schedule.get("pause_status") != "UNPAUSED":
                 del monitor["schedule"]
     experimental = config.get("experimental")
     skip = experimental.get("skip_name_prefix_for_schema") if isinstance(experimental, dict) else None
     if skip not in (True, "true"):
-        for schema in _each(resources, "schemas"):
+        for schema in each_resource(resources, "schemas"):
             _prefix_name(schema, "name", uc_prefix)
-    for cluster in _each(resources, "clusters"):
+    for cluster in each_resource(resources, "clusters"):
         _prefix_name(cluster, "cluster_name", prefix)
         _add_tags(cluster, "custom_tags", tags)
-    for pool in _each(resources, "instance_pools"):
+    for pool in each_resource(resources, "instance_pools"):
         _prefix_name(pool, "instance_pool_name", prefix)
         _add_tags(pool, "custom_tags", tags)
-    for dashboard in _each(resources, "dashboards"):
+    for dashboard in each_resource(resources, "dashboards"):
         _prefix_name(dashboard, "display_name", prefix)
-    for space in _each(resources, "genie_spaces"):
+    for space in each_resource(resources, "genie_spaces"):
         _prefix_name(space, "title", prefix)
-    for alert in _each(resources, "alerts"):
+    for alert in each_resource(resources, "alerts"):
         _prefix_name(alert, "display_name", prefix)
         schedule = alert.get("schedule")
         if pause and isinstance(schedule, dict) and schedule.get("quartz_cron_schedule") and not schedule.get("pause_status"):
             schedule["pause_status"] = pause
-    for warehouse in _each(resources, "sql_warehouses"):
+    for warehouse in each_resource(resources, "sql_warehouses"):
         _prefix_name(warehouse, "name", prefix)
         if tags:
             holder = warehouse.setdefault("tags", {})
@@ -127,7 +127,8 @@ def _normalize_string(text: str) -> str:
     return re.sub(r"_+", "_", "".join(out)).strip("_")
 
 
-def _each(resources: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def each_resource(resources: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The resources of one kind in plain JSON (those written as mappings)."""
     group = resources.get(kind)
     return [r for r in group.values() if isinstance(r, dict)] if isinstance(group, dict) else []
 
@@ -191,20 +192,20 @@ def capture_uc_dependencies(config: dict[str, Any]) -> None:
             holder[catalog_key] = catalog_ref(catalog)
 
     for kind in ("volumes", "secrets", "registered_models"):
-        for resource in _each(resources, kind):
+        for resource in each_resource(resources, kind):
             rewrite(resource, "catalog_name", ("schema_name",))
-    for pipeline in _each(resources, "pipelines"):
+    for pipeline in each_resource(resources, "pipelines"):
         rewrite(pipeline, "catalog", ("schema", "target"))
-    for monitor in _each(resources, "quality_monitors"):
+    for monitor in each_resource(resources, "quality_monitors"):
         output = monitor.get("output_schema_name")
         if isinstance(output, str) and "." in output:
             catalog, schema = output.split(".", 1)
             monitor["output_schema_name"] = f"{catalog_ref(catalog)}.{schema_ref(catalog, schema)}"
-    for endpoint in _each(resources, "model_serving_endpoints"):
+    for endpoint in each_resource(resources, "model_serving_endpoints"):
         gateway = endpoint.get("ai_gateway")
         rewrite(gateway.get("inference_table_config") if isinstance(gateway, dict) else None, "catalog_name", ("schema_name",))
         settings = endpoint.get("config")
         rewrite(settings.get("auto_capture_config") if isinstance(settings, dict) else None, "catalog_name", ("schema_name",))
-    for defined in _each(resources, "schemas"):
+    for defined in each_resource(resources, "schemas"):
         if "catalog_name" in defined:
             defined["catalog_name"] = catalog_ref(defined["catalog_name"])
