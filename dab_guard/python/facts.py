@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
+from dab_guard.python.argv import NO_INPUTS, TaskInputs
 from dab_guard.python.pip import PipInstall, parse_pip_args, parse_pip_magic
 from dab_guard.python.sources import PythonSource
-from dab_guard.python.values import UNKNOWN, Binding, Evaluator, Position, Scope
+from dab_guard.python.values import UNKNOWN, Binding, Evaluator, MethodCall, Position, Scope, Traced
 
 if TYPE_CHECKING:
     from dab_guard.bundle.clusters import TaskRef
@@ -34,7 +35,7 @@ _RECORDED_CALLS = frozenset(
     {
         "log_model", "register_model", "set_registry_uri", "insert", "append", "extend", "addsitedir", "ToolNode",
         "add_node", "deploy", "restartPython", "copytree", "check_call", "check_output", "run", "call", "Popen",
-        "system", "main", "infer_signature", "ModelSignature",
+        "system", "main", "infer_signature", "ModelSignature", "add_argument", "add_subparsers",
     }
 )
 MODEL_CALL_METHODS = frozenset({"invoke", "ainvoke", "stream", "astream"})
@@ -195,7 +196,10 @@ class ModuleFacts:
     file_uses: list[FileUse] = field(default_factory=list)
     path_entries: list[PathEntry] = field(default_factory=list)
     class_defs: list[ast.ClassDef] = field(default_factory=list)
+    scopes: dict[int, Scope] = field(default_factory=dict)  # function and lambda scopes, by id of their node
     _path_targets: list[tuple[ast.AST, ast.expr, ast.stmt, Site]] = field(default_factory=list)
+    _evaluators: dict[int, tuple[TaskInputs, Evaluator]] = field(default_factory=dict)
+    _same_for_every_task: dict[int, Traced | None] = field(default_factory=dict)
 
     # --- names and values -----------------------------------------------------------------------------------
 
@@ -211,11 +215,47 @@ class ModuleFacts:
 
     @cached_property
     def evaluator(self) -> Evaluator:
-        return Evaluator(self.qualname)
+        return Evaluator(self.qualname, NO_INPUTS, self)
+
+    def evaluator_for(self, inputs: TaskInputs) -> Evaluator:
+        """An evaluator that reads the values one task hands its code (one per task, kept while the task is)."""
+        if inputs is NO_INPUTS:
+            return self.evaluator
+        kept = self._evaluators.get(id(inputs))
+        if kept is None or kept[0] is not inputs:
+            kept = self._evaluators[id(inputs)] = (inputs, Evaluator(self.qualname, inputs, self))
+        return kept[1]
 
     def value(self, node: ast.expr | None, site: Site, at: Position) -> str | None:
         """The value of ``node`` (a string expression) at position ``at``."""
         return self.evaluator.value(node, site.scope, at, site.block)
+
+    def traced(self, call: CallFact, node: ast.expr | None, inputs: TaskInputs) -> Traced:
+        """The value of ``node`` (an argument of ``call``) with the values task ``inputs`` hand the code."""
+        return self.evaluator_for(inputs).traced(node, call.site.scope, call.at, call.site.block)
+
+    def task_independent(self, call: CallFact, node: ast.expr | None) -> Traced | None:
+        """The value of ``node`` when it reads nothing a task passes (then every task gets it, computed once);
+        None when it may depend on the task."""
+        key = id(node)
+        if key not in self._same_for_every_task:
+            evaluator = self.evaluator
+            evaluator.asked = False
+            traced = evaluator.traced(node, call.site.scope, call.at, call.site.block)
+            self._same_for_every_task[key] = None if evaluator.asked else traced
+        return self._same_for_every_task[key]
+
+    # --- what the evaluator asks (CodeIndex) ----------------------------------------------------------------------
+
+    def scope_of(self, node: ast.AST) -> Scope | None:
+        return self.scopes.get(id(node))
+
+    def method_calls(self, method: str) -> list[MethodCall]:
+        return [
+            (c.node, c.site.scope, c.at, c.site.block)
+            for c in self.calls
+            if isinstance(c.node.func, ast.Attribute) and c.node.func.attr == method
+        ]
 
     def call_value(self, call: CallFact, node: ast.expr | None) -> str | None:
         return self.value(node, call.site, call.at)
@@ -531,8 +571,11 @@ def _bind_target(target: ast.expr, value: ast.expr | None, ctx: _Ctx, end: Posit
     if isinstance(target, ast.Name):
         ctx.scope.bind(target.id, end, value, ctx.block)
     elif isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            _bind_target(element, None, ctx, end)
+        unpacked = value is not None and not any(isinstance(e, ast.Starred) for e in target.elts)
+        for index, element in enumerate(target.elts):
+            # `args, extras = parser.parse_known_args()`: each name holds its element of the value.
+            part = ast.Subscript(value=value, slice=ast.Constant(value=index), ctx=ast.Load()) if unpacked and value is not None else None
+            _bind_target(element, part, ctx, end)
     elif isinstance(target, ast.Starred):
         _bind_target(target.value, None, ctx, end)
 
@@ -580,6 +623,7 @@ def _extract(source: PythonSource) -> ModuleFacts:
 
     def push_function(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ctx: _Ctx) -> _Ctx:
         scope = Scope("function", ctx.scope, node)
+        facts.scopes[id(node)] = scope
         start = (node.lineno, node.col_offset)
         for name in _params(node.args):
             scope.bind(name, start, None, ())
@@ -707,7 +751,7 @@ def _extract(source: PythonSource) -> ModuleFacts:
             assert isinstance(assign, ast.Assign)
             end = _end(assign)
             for target in assign.targets:
-                _bind_target(target, assign.value if isinstance(target, ast.Name) else None, ctx, end)
+                _bind_target(target, assign.value if isinstance(target, (ast.Name, ast.Tuple, ast.List)) else None, ctx, end)
                 if isinstance(target, (ast.Attribute, ast.Subscript)):
                     facts._path_targets.append((target, assign.value, assign, _site(ctx)))
         elif kind is ast.AnnAssign:

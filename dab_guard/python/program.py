@@ -6,9 +6,10 @@ Everything is computed once per resolved target and shared by the rules.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,9 @@ from dab_guard.bundle.runtime import RuntimeKey
 from dab_guard.cache import per_object
 from dab_guard.config import Settings
 from dab_guard.finding import Loc, PathParts, Report
-from dab_guard.python.facts import LogModel, ModelUse, ModuleFacts, facts_of
+from dab_guard.jobs.inputs import task_inputs
+from dab_guard.python.argv import NO_INPUTS, TaskInputs
+from dab_guard.python.facts import CallFact, LogModel, ModelUse, ModuleFacts, Registration, facts_of
 from dab_guard.python.pip import (
     LATEST_MINOR,
     Requirement,
@@ -39,7 +42,7 @@ from dab_guard.python.sources import (
     module_file,
     notebook_file,
 )
-from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN
+from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN, Traced
 
 _MAX_FILES = 300  # bundle modules followed per task: bounded work on huge repositories
 _MAX_RUNS = 50
@@ -82,6 +85,8 @@ class TaskProgram:
     modules: list[PythonSource]  # bundle modules imported from ``runs``, transitively
     code_models: list[CodeModel]
     search: list[str] = field(default_factory=list)  # bundle folders ``import`` searches (relative to the root)
+    inputs_of: Callable[[], TaskInputs] | None = field(default=None, repr=False, compare=False)
+    _inputs: TaskInputs | None = field(default=None, repr=False, compare=False)
     _sources: list[PythonSource] | None = field(default=None, repr=False, compare=False)
     _dab_guard_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see per_object
 
@@ -92,6 +97,13 @@ class TaskProgram:
     @property
     def path(self) -> PathParts:
         return self.entry.task.path
+
+    @property
+    def inputs(self) -> TaskInputs:
+        """The values the task hands its code (command line, widgets, environment), worked out when first asked."""
+        if self._inputs is None:
+            self._inputs = self.inputs_of() if self.inputs_of is not None else NO_INPUTS
+        return self._inputs
 
     def sources(self) -> list[PythonSource]:
         """Every file the task runs or imports at log time, each once."""
@@ -281,7 +293,14 @@ def _build(target: Target, entry: EntryPoint, cache: SourceCache) -> TaskProgram
     if key not in built:
         built[key] = _parts(entry, cache, prefixes)
     parts = built[key]
-    return TaskProgram(entry, *parts) if parts is not None else None
+    if parts is None:
+        return None
+
+    def inputs() -> TaskInputs:
+        placed = _cluster_index(target).get(entry.task.path)
+        return task_inputs(target, entry.task, placed[0] if placed else None)
+
+    return TaskProgram(entry, *parts, inputs_of=inputs)
 
 
 def _parts(entry: EntryPoint, cache: SourceCache, prefixes: list[str]) -> _Parts | None:
@@ -589,16 +608,61 @@ def is_uc_name(value: str | None) -> bool:
     return name_parts(value) == 3
 
 
-def log_registers_to_uc(facts: ModuleFacts, log: LogModel) -> bool:
+def traced_value(program: TaskProgram, facts: ModuleFacts, call: CallFact, node: ast.expr | None) -> Traced:
+    """The value of an argument of ``call`` with what the task hands its code, and where that came from."""
+    if node is None:
+        return Traced(None)
+    same = facts.task_independent(call, node)
+    return same if same is not None else facts.traced(call, node, program.inputs)
+
+
+def registered_name(program: TaskProgram, facts: ModuleFacts, log: LogModel) -> Traced:
+    """The ``registered_model_name=`` of a log_model call, as the task runs it."""
+    return traced_value(program, facts, log.call, log.registered_name.value if log.registered_name is not None else None)
+
+
+def registration_name(program: TaskProgram, facts: ModuleFacts, registration: Registration) -> Traced:
+    """The model name of an ``mlflow.register_model`` call, as the task runs it."""
+    return traced_value(program, facts, registration.call, registration.name)
+
+
+def uc_registry_reason(target: Target, program: TaskProgram, facts: ModuleFacts, call: CallFact, setting: str | None = None) -> str | None:
+    """Why the registry a registration at ``call`` uses is Unity Catalog; None when it is not (or cannot be told).
+
+    ``set_registry_uri("databricks-uc")`` before it gives "" (the code says so); else ``MLFLOW_REGISTRY_URI`` of the
+    task's environment; else MLflow 3's own default on Databricks (``databricks-uc``) when the task runs MLflow 3.
+    """
+    if facts.registry_is_uc(call):
+        return ""
+    if any(s.tree is not None and facts_of(s).registry_uris for s in program.sources()):
+        return None  # the code sets another registry, or one that cannot be told
+    env = program.inputs.env.get("MLFLOW_REGISTRY_URI")
+    if env is not None:
+        return f"MLFLOW_REGISTRY_URI is {env.text!r} ({env.describe()})" if env.text.startswith("databricks-uc") else None
+    version = task_mlflow(target, program, setting)
+    if version is None or version.major < 3:
+        return None
+    return f"MLflow {version.text} ({version.source}) registers to Unity Catalog unless told otherwise"
+
+
+def uc_registry(target: Target, program: TaskProgram, facts: ModuleFacts, call: CallFact, setting: str | None = None) -> bool:
+    """Whether the registry a registration at ``call`` uses is Unity Catalog (see :func:`uc_registry_reason`)."""
+    return uc_registry_reason(target, program, facts, call, setting) is not None
+
+
+def log_registers_to_uc(target: Target, program: TaskProgram, facts: ModuleFacts, log: LogModel, setting: str | None = None) -> bool:
     """Whether a log_model call registers its model to Unity Catalog."""
     if log.registered_name is None:
         return False
-    return is_uc_name(log.registered_value) or facts.registry_is_uc(log.call)
+    return is_uc_name(registered_name(program, facts, log).value) or uc_registry(target, program, facts, log.call, setting)
 
 
-def module_registers_to_uc(facts: ModuleFacts) -> bool:
-    """``mlflow.register_model`` with a Unity Catalog name (or after ``set_registry_uri("databricks-uc")``)."""
-    return any(is_uc_name(r.value) or facts.registry_is_uc(r.call) for r in facts.registrations)
+def module_registers_to_uc(target: Target, program: TaskProgram, facts: ModuleFacts, setting: str | None = None) -> bool:
+    """``mlflow.register_model`` with a Unity Catalog name (or to a Unity Catalog registry, see :func:`uc_registry`)."""
+    return any(
+        is_uc_name(registration_name(program, facts, r).value) or uc_registry(target, program, facts, r.call, setting)
+        for r in facts.registrations
+    )
 
 
 # --- the cluster rules' questions ------------------------------------------------------------------------------------
@@ -640,11 +704,13 @@ def model_use(target: Target, ref: TaskRef) -> ModelUse:
             if not logs:
                 evidence.append(f"calls {log.call.name} in {where.file}:{where.line}")
             logs = True
-            if log_registers_to_uc(facts, log) and not registers:
+            if not registers and log_registers_to_uc(target, program, facts, log):
                 registers = True
                 evidence.append(f"registers the model to Unity Catalog ({where.file}:{where.line})")
         for registration in facts.registrations:
-            if not registers and (is_uc_name(registration.value) or facts.registry_is_uc(registration.call)):
+            if not registers and (
+                is_uc_name(registration_name(program, facts, registration).value) or uc_registry(target, program, facts, registration.call)
+            ):
                 where = source.loc_of(registration.call.node)
                 registers = True
                 evidence.append(f"registers a model to Unity Catalog with mlflow.register_model in {where.file}:{where.line}")

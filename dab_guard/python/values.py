@@ -17,8 +17,11 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-UNKNOWN = "\x01"
+from dab_guard.python.argv import NO_INPUTS, ArgSpec, Passed, TaskInputs, arg_spec, parse_command_line
+from dab_guard.python.argv import UNKNOWN as UNKNOWN  # the marker of a part not known offline
+
 SCRIPT = "\x02"
 SCRIPT_DIR = "\x03"
 CWD = "\x04"
@@ -29,6 +32,11 @@ _PERCENT_RE = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[d
 Position = tuple[int, int]  # (line, column) in the Python text
 # The dotted name an expression refers to through the module's imports (``os.path.join``), or None.
 QualnameFn = Callable[[ast.expr], "str | None"]
+_PARSE_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args", "parse_known_intermixed_args"})
+_GROUP_METHODS = frozenset({"add_argument_group", "add_mutually_exclusive_group"})
+_WIDGET_CALLS = frozenset({"dbutils.widgets.get", "dbutils.widgets.getArgument", "getArgument"})
+_ENV_CALLS = frozenset({"os.getenv", "os.environ.get"})
+MethodCall = tuple[ast.Call, "Scope", Position, tuple[int, ...]]  # a call, its scope, position and blocks
 
 
 @dataclass
@@ -109,12 +117,57 @@ def _const_text(node: ast.expr) -> str | None:
     return None
 
 
-class Evaluator:
-    """Evaluates string expressions of one module. ``qualname`` names what a call refers to (``os.path.join``)."""
+class CodeIndex(Protocol):
+    """What the evaluator asks of a module beyond one expression: the scope of a function, and method calls."""
 
-    def __init__(self, qualname: QualnameFn) -> None:
+    def scope_of(self, node: ast.AST) -> Scope | None: ...
+
+    def function_named(self, name: str, scope: Scope) -> ast.FunctionDef | ast.AsyncFunctionDef | None: ...
+
+    def method_calls(self, method: str) -> list[MethodCall]: ...
+
+
+@dataclass(frozen=True)
+class Traced:
+    """A value and the values from the job it was built from (empty when it comes from the code alone)."""
+
+    value: str | None
+    origins: tuple[Passed, ...] = ()
+
+    def came_from(self) -> str:
+        """`` (from `--schema` of task `log_model`, resources/x.job.yml:25)``, or "" when nothing came from the job."""
+        if not self.origins:
+            return ""
+        seen: list[str] = []
+        for origin in self.origins:
+            text = origin.describe()
+            if text not in seen:
+                seen.append(text)
+        return f" (from {'; '.join(seen)})"
+
+
+class Evaluator:
+    """Evaluates string expressions of one module. ``qualname`` names what a call refers to (``os.path.join``).
+
+    With ``inputs`` (the values one task hands its code) and ``index`` (the module's functions and calls), reads of
+    ``sys.argv``, ``argparse`` results, ``dbutils.widgets`` and the environment take the task's values; each value
+    read is remembered in ``used`` so a finding can say where it came from.
+    """
+
+    def __init__(self, qualname: QualnameFn, inputs: TaskInputs = NO_INPUTS, index: CodeIndex | None = None) -> None:
         self.qualname = qualname
+        self.inputs = inputs
+        self.index = index
+        self.used: list[Passed] = []
+        self.asked = False  # whether an evaluation read (or tried to read) what a task passes
         self._active: set[int] = set()
+        self._parsed: dict[int, dict[str, Passed | None] | None] = {}
+
+    def traced(self, node: ast.expr | None, scope: Scope, at: Position, block: tuple[int, ...] = ()) -> Traced:
+        """The value of ``node`` and the job values it was built from."""
+        self.used = []
+        value = self.value(node, scope, at, block)
+        return Traced(value, tuple(self.used) if value is not None else ())
 
     def value(self, node: ast.expr | None, scope: Scope, at: Position, block: tuple[int, ...] = (), depth: int = 0) -> str | None:
         """The value of ``node`` evaluated at position ``at`` in ``scope``, or None when nothing of it is known."""
@@ -149,10 +202,178 @@ class Evaluator:
             return self._binop(node, scope, at, block, depth)
         if isinstance(node, ast.Call):
             return self._call(node, scope, at, block, depth)
-        if isinstance(node, ast.Attribute) and node.attr == "parent":
-            inner = self.value(node.value, scope, at, block, depth)
-            return None if inner is None else dirname(inner)
+        if isinstance(node, ast.Attribute):
+            if node.attr == "parent":
+                inner = self.value(node.value, scope, at, block, depth)
+                return None if inner is None else dirname(inner)
+            self.asked = True  # `args.schema` may be an argparse result
+            if self.inputs.argv is not None:
+                namespace = self._namespace(node.value, scope, at, block)
+                if namespace is not None:
+                    return self._read(namespace.get(node.attr))
+            return None
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node, scope, at, block, depth)
         return None
+
+    def _read(self, passed: Passed | None) -> str | None:
+        """A value the job passes, remembered as used; None when nothing of it is known."""
+        self.asked = True
+        if passed is None or not passed.known:
+            return None
+        self.used.append(passed)
+        return passed.text
+
+    def _subscript(self, node: ast.Subscript, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
+        index = node.slice
+        key = index.value if isinstance(index, ast.Constant) else None
+        if isinstance(node.value, (ast.Tuple, ast.List)):
+            if isinstance(key, int) and not isinstance(key, bool) and -len(node.value.elts) <= key < len(node.value.elts):
+                element = node.value.elts[key]
+                return None if isinstance(element, ast.Starred) else self.value(element, scope, at, block, depth)
+            return None
+        name = self.qualname(node.value)
+        if name == "sys.argv" and isinstance(key, int) and not isinstance(key, bool):
+            self.asked = True
+            argv = self.inputs.argv
+            if argv is None or key == 0:
+                return None  # sys.argv[0] is the script's path on the cluster
+            position = key - 1 if key > 0 else len(argv) + key
+            return self._read(argv[position]) if 0 <= position < len(argv) else None
+        if name == "os.environ" and isinstance(key, str):
+            return self._read(self.inputs.env.get(key))
+        return None
+
+    # --- argparse ------------------------------------------------------------------------------------------------
+
+    def _follow(self, node: ast.expr, scope: Scope, at: Position, block: tuple[int, ...]) -> tuple[ast.expr, Scope, Position, tuple[int, ...]] | None:
+        """Through plain names to the expression last bound to them."""
+        for _ in range(10):
+            if not isinstance(node, ast.Name):
+                return node, scope, at, block
+            found = self.binding(node.id, scope, at, block)
+            if found is None or found[0].value is None:
+                return None
+            binding, scope = found
+            node, at, block = binding.value, binding.end, binding.block  # type: ignore[assignment]
+        return None
+
+    def _namespace(self, node: ast.expr, scope: Scope, at: Position, block: tuple[int, ...], depth: int = 0) -> dict[str, Passed | None] | None:
+        """What the ``argparse`` parse that ``node`` holds the result of sets, from the task's command line."""
+        followed = self._follow(node, scope, at, block)
+        if followed is None or depth > 5:
+            return None
+        node, scope, at, block = followed
+        position: object = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            position, node = node.slice.value, node.value  # args, extras = parser.parse_known_args()
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _PARSE_METHODS:
+            known_only = "known" in func.attr
+            if (position == 0) != known_only:
+                return None  # parse_known_args gives (namespace, extras); the others the namespace itself
+            return self._parse(node, scope, at, block, known_only)
+        if isinstance(func, ast.Name) and position is None and self.index is not None:
+            function = self.index.function_named(func.id, scope)
+            inner = self.index.scope_of(function) if function is not None else None
+            if function is None or inner is None:
+                return None
+            returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+            if len(returns) != 1 or returns[0] not in function.body or returns[0].value is None:
+                return None
+            result = returns[0]
+            return self._namespace(result.value, inner, (result.lineno, result.col_offset), (id(function.body),), depth + 1)  # type: ignore[arg-type]
+        return None
+
+    def _parse(self, call: ast.Call, scope: Scope, at: Position, block: tuple[int, ...], known_only: bool) -> dict[str, Passed | None] | None:
+        if id(call) in self._parsed:
+            return self._parsed[id(call)]
+        self._parsed[id(call)] = None
+        argv = self.inputs.argv
+        parser = self._parser(call, scope, at, block)
+        if argv is None or parser is None or not self._reads_command_line(call, scope):
+            return None
+        specs = self._arguments(parser)
+        if specs is None:
+            return None
+        keywords = {k.arg: k.value for k in parser.keywords if k.arg}
+        if any(k.arg is None for k in parser.keywords) or "parents" in keywords:
+            return None
+        if "prefix_chars" in keywords and _const_text(keywords["prefix_chars"]) != "-":
+            return None
+        abbrev = keywords.get("allow_abbrev")
+        help_flag = keywords.get("add_help")
+        result = parse_command_line(
+            specs,
+            argv,
+            known_only=known_only,
+            allow_abbrev=not (isinstance(abbrev, ast.Constant) and abbrev.value is False),
+            add_help=not (isinstance(help_flag, ast.Constant) and help_flag.value is False),
+        )
+        self._parsed[id(call)] = result
+        return result
+
+    def _parser(self, call: ast.Call, scope: Scope, at: Position, block: tuple[int, ...]) -> ast.Call | None:
+        """The ``argparse.ArgumentParser(...)`` call a ``parser.parse_args()`` call is made on."""
+        if not isinstance(call.func, ast.Attribute):
+            return None
+        followed = self._follow(call.func.value, scope, at, block)
+        if followed is None:
+            return None
+        node = followed[0]
+        if isinstance(node, ast.Call) and self.qualname(node.func) == "argparse.ArgumentParser":
+            return node
+        return None
+
+    def _receiver_is(self, parser: ast.Call, node: ast.expr, scope: Scope, at: Position, block: tuple[int, ...], groups: bool) -> bool:
+        followed = self._follow(node, scope, at, block)
+        if followed is None:
+            return False
+        found = followed[0]
+        if found is parser:
+            return True
+        if groups and isinstance(found, ast.Call) and isinstance(found.func, ast.Attribute) and found.func.attr in _GROUP_METHODS:
+            return self._receiver_is(parser, found.func.value, *followed[1:], groups=False)
+        return False
+
+    def _arguments(self, parser: ast.Call) -> list[ArgSpec] | None:
+        """The arguments declared on ``parser`` (and its groups); None when it has sub-commands or an unreadable one."""
+        if self.index is None:
+            return None
+        for call, scope, at, block in self.index.method_calls("add_subparsers"):
+            if isinstance(call.func, ast.Attribute) and self._receiver_is(parser, call.func.value, scope, at, block, groups=False):
+                return None
+        specs: list[ArgSpec] = []
+        for call, scope, at, block in self.index.method_calls("add_argument"):
+            if not isinstance(call.func, ast.Attribute) or not self._receiver_is(parser, call.func.value, scope, at, block, groups=True):
+                continue
+            spec = arg_spec(call)
+            if spec is None:
+                return None
+            specs.append(spec)
+        return specs
+
+    def _reads_command_line(self, call: ast.Call, scope: Scope) -> bool:
+        """Whether ``parse_args(...)`` parses the process's command line: no argument, None, ``sys.argv[1:]``, or a
+        parameter of the enclosing function that defaults to None (``def main(argv=None)``)."""
+        keyword = next((k.value for k in call.keywords if k.arg == "args"), None)
+        given = call.args[0] if call.args else keyword
+        if given is None or (isinstance(given, ast.Constant) and given.value is None):
+            return True
+        if isinstance(given, ast.Subscript) and self.qualname(given.value) == "sys.argv" and isinstance(given.slice, ast.Slice):
+            lower, upper = given.slice.lower, given.slice.upper
+            return isinstance(lower, ast.Constant) and lower.value == 1 and upper is None and given.slice.step is None
+        if isinstance(given, ast.Name) and isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if len(scope.bindings.get(given.id, [])) != 1:
+                return False  # reassigned in the function
+            arguments = scope.node.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+            pairs = [*zip(positional, defaults, strict=True), *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+            return any(arg.arg == given.id and isinstance(default, ast.Constant) and default.value is None for arg, default in pairs)
+        return False
 
     def _binop(self, node: ast.BinOp, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
         left = self.value(node.left, scope, at, block, depth)
@@ -204,6 +425,12 @@ class Evaluator:
             return joined([self.value(a, scope, at, block, depth) for a in args]) if args else "."
         if name in ("os.getcwd", "pathlib.Path.cwd"):
             return CWD
+        if (name in _WIDGET_CALLS or name in _ENV_CALLS) and args:
+            key = _const_text(args[0]) if isinstance(args[0], ast.Constant) and isinstance(args[0].value, str) else None
+            if key is None:
+                return None
+            # A default (``getenv("X", "dev")``) is not the value: a run can set it; only what the job passes is.
+            return self._read((self.inputs.widgets if name in _WIDGET_CALLS else self.inputs.env).get(key))
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method in ("resolve", "absolute", "as_posix") and not args:
@@ -246,7 +473,8 @@ class Evaluator:
         text = re.sub(r"\{(\{|[^{}]*)\}", field_value, template.replace("}}", "\x00"))
         return _only_unknown(text.replace("\x00", "}"))
 
-    def name(self, name: str, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
+    def binding(self, name: str, scope: Scope, at: Position, block: tuple[int, ...]) -> tuple[Binding, Scope] | None:
+        """The binding of ``name`` a use at ``at`` sees, and its scope; None when it cannot be told."""
         current: Scope | None = scope
         innermost = True
         while current is not None:
@@ -264,8 +492,24 @@ class Evaluator:
                     chosen = bindings[-1]  # functions run after the code around them has bound their names
                     if len(bindings) > 1 and any(b.block != chosen.block for b in bindings):
                         return None
-                return self.value(chosen.value, current, chosen.end, chosen.block, depth)
+                return chosen, current
             current = current.lookup_parent()
             innermost = False
-        return SCRIPT if name == "__file__" else None
+        return None
 
+    def name(self, name: str, scope: Scope, at: Position, block: tuple[int, ...], depth: int) -> str | None:
+        found = self.binding(name, scope, at, block)
+        if found is None:
+            return SCRIPT if name == "__file__" and not _bound_anywhere(name, scope) else None
+        chosen, current = found
+        return self.value(chosen.value, current, chosen.end, chosen.block, depth)
+
+
+
+def _bound_anywhere(name: str, scope: Scope) -> bool:
+    current: Scope | None = scope
+    while current is not None:
+        if name in current.bindings:
+            return True
+        current = current.lookup_parent()
+    return False

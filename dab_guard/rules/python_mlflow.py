@@ -8,25 +8,30 @@ import). Facts about MLflow were read from the sources of mlflow-skinny 2.9.2, 2
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Report, Severity
-from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, LogModel, ModuleFacts, facts_of
+from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, CallFact, LogModel, ModuleFacts, facts_of
 from dab_guard.python.pip import LATEST_MINOR, installed_version, normalise, parse_requirement, provides
 from dab_guard.python.program import (
     TaskProgram,
     first_at,
+    is_uc_name,
     log_registers_to_uc,
     max_file_bytes,
     module_registers_to_uc,
     programs,
+    registered_name,
+    registration_name,
     task_installs,
     task_mlflow,
     task_runtime,
+    uc_registry_reason,
 )
 from dab_guard.python.sources import PythonSource
-from dab_guard.python.values import UNKNOWN, display
+from dab_guard.python.values import UNKNOWN, Traced, display
 from dab_guard.rules.base import Rule
 from dab_guard.rules.libraries import BRINGS, NOT_IN_RUNTIME_ML, by_module_prefix
 
@@ -52,8 +57,9 @@ class UcSignature(Rule):
     """
     ## What it does
     For a model registered to Unity Catalog (`registered_model_name` with three parts such as
-    `f"{catalog}.{schema}.agent"`, a file that calls `mlflow.register_model` with a three-part name, or after
-    `mlflow.set_registry_uri("databricks-uc")`), checks the `log_model` call passes a signature with inputs and
+    `f"{catalog}.{schema}.agent"`, a file that calls `mlflow.register_model` with a three-part name, after
+    `mlflow.set_registry_uri("databricks-uc")`, or on MLflow 3, whose default registry on Databricks is Unity
+    Catalog), checks the `log_model` call passes a signature with inputs and
     outputs. No `signature=` and no `input_example=` is an error; `infer_signature()` given no model output (or a
     `ModelSignature` without `outputs`) is an error; an `input_example` alone is an error with
     `mlflow.langchain.log_model` and a warning with other flavours, which usually infer a full signature from it.
@@ -92,7 +98,10 @@ class UcSignature(Rule):
         seen: set[tuple[str, int, int]] = set()
         for program in programs(target, max_file_bytes(self.settings)):
             for source, facts, log in _logs(program):
-                registers = log_registers_to_uc(facts, log) or (log.registered_name is None and module_registers_to_uc(facts))
+                setting = self.settings.mlflow_version
+                registers = log_registers_to_uc(target, program, facts, log, setting) or (
+                    log.registered_name is None and module_registers_to_uc(target, program, facts, setting)
+                )
                 if not registers or log.call.has_star_kwargs:
                     continue
                 model = self._pyfunc_model(program, facts, log)
@@ -108,6 +117,12 @@ class UcSignature(Rule):
                     severity = Severity.WARNING
                 anchor: ast.AST = log.registered_name if log.registered_name is not None else log.call.node
                 loc = source.loc_of(anchor)
+                name = registered_name(program, facts, log)
+                if name.origins:
+                    message += f"; model name {_show(name.value)!r}{name.came_from()}"
+                if not is_uc_name(name.value):
+                    reason = uc_registry_reason(target, program, facts, log.call, setting)
+                    message += f"; {reason}" if reason else ""
                 if first_at(seen, loc):
                     yield Report(message, program.path, severity=severity, at=loc)
 
@@ -491,7 +506,9 @@ class UcModelName(Rule):
     ## What it does
     For a registration to Unity Catalog (after `mlflow.set_registry_uri("databricks-uc")`, or a name that is meant
     to be three parts), checks the model name is `catalog.schema.model`: exactly three parts, none empty. Applies
-    to `registered_model_name=` and `mlflow.register_model(model_uri, name)`. Names built from unknown values are
+    to `registered_model_name=` and `mlflow.register_model(model_uri, name)`. Names built from values the job
+    passes (`--schema ${var.schema}` read with argparse, `sys.argv`, widgets, `spark_env_vars`) are checked per
+    target with those values, and the finding says where each is set. Names built from unknown values are
     checked only where the dots that are known already decide (`f"{catalog}.{schema}.x.y"` has four parts).
 
     ## Why it matters
@@ -522,40 +539,45 @@ class UcModelName(Rule):
                 if source.tree is None:
                     continue
                 facts = facts_of(source)
-                named: list[tuple[ast.AST, str | None, bool]] = []
+                named: list[tuple[ast.AST, Traced, CallFact]] = []
                 for log in facts.log_models:
                     if log.registered_name is not None:
-                        named.append((log.registered_name.value, log.registered_value, facts.registry_is_uc(log.call)))
+                        named.append((log.registered_name.value, registered_name(program, facts, log), log.call))
                 for registration in facts.registrations:
                     if registration.name is not None:
-                        named.append((registration.name, registration.value, facts.registry_is_uc(registration.call)))
-                for node, value, uc_registry in named:
-                    problem = self._problem(value, uc_registry)
+                        named.append((registration.name, registration_name(program, facts, registration), registration.call))
+                for node, name, call in named:
+                    problem = self._problem(name.value, partial(uc_registry_reason, target, program, facts, call, self.settings.mlflow_version))
                     if problem is None:
                         continue
                     loc = source.loc_of(node)
                     if first_at(seen, loc):
-                        yield Report(problem, program.path, at=loc)
+                        yield Report(problem + name.came_from(), program.path, at=loc)
 
     @staticmethod
-    def _problem(value: str | None, uc_registry: bool) -> str | None:
+    def _problem(value: str | None, registry: Callable[[], str | None]) -> str | None:
+        """What is wrong with a model name. ``registry`` tells (when asked) why the registry is Unity Catalog: None
+        when it is not, "" when the code says so, else the reason (MLflow 3's default)."""
         if value is None:
             return None
         parts = value.split(".")
         shown = _show(value)
         if UNKNOWN in value:
-            if len(parts) > 3 and uc_registry:
+            if len(parts) > 3 and registry() is not None:
                 return f"Unity Catalog model name {shown!r} has {len(parts)} parts; it must be catalog.schema.model"
             return None
         empty = any(not p.strip() for p in parts)
         if len(parts) == 3 and not empty:
             return None
-        if not uc_registry and not (len(parts) == 3 and empty):
-            return None
         if empty and len(parts) >= 2:
+            if len(parts) != 3 and registry() is None:
+                return None
             return f"Unity Catalog model name {shown!r} has an empty part; it must be catalog.schema.model"
+        reason = registry()
+        if reason is None:
+            return None
         return (
             f"Unity Catalog model name {shown!r} has {len(parts)} part{'s' if len(parts) != 1 else ''}; the registry "
-            "is databricks-uc, which needs catalog.schema.model"
+            f"is databricks-uc{f' ({reason})' if reason else ''}, which needs catalog.schema.model"
         )
 

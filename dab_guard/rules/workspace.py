@@ -291,6 +291,7 @@ def missing_schemas(target: Target, facts: WorkspaceFacts) -> list[tuple[str, st
 
 
 def _report_at(message: str, mention: Mention, severity: Severity | None = None) -> Report:
+    message += mention.origin  # where the job passes the value the code builds the name from
     if mention.loc is not None:
         return Report(message, mention.yaml_path, severity, at=mention.loc)
     return Report(message, mention.yaml_path, severity)
@@ -301,7 +302,8 @@ class UcSchemaExists(WorkspaceRule):
     ## What it does
     With `--online`, checks that the Unity Catalog catalog and schema each job registers models to exist: names
     passed as `registered_model_name=`, to `mlflow.register_model` or `databricks.agents.deploy` in the task's
-    script or notebook, and `resources.registered_models`. Schemas the bundle declares under `resources.schemas`
+    script or notebook (with the values the job passes it: parameters, widgets, environment variables), and
+    `resources.registered_models`. Schemas the bundle declares under `resources.schemas`
     count as existing.
 
     ## Why it matters

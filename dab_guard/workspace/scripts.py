@@ -15,9 +15,9 @@ from dab_guard.bundle.clusters import TaskRef
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Loc, PathParts
 from dab_guard.python.facts import LogModel, ModuleFacts
-from dab_guard.python.program import TaskProgram, program_for
+from dab_guard.python.program import TaskProgram, program_for, registered_name, registration_name, traced_value
 from dab_guard.python.sources import PythonSource
-from dab_guard.python.values import UNKNOWN
+from dab_guard.python.values import UNKNOWN, Traced
 
 AGENT_BASES = frozenset({"ChatAgent", "ResponsesAgent", "ChatModel"})
 # databricks-agents names an endpoint it creates "agents_" + the model name, dots as dashes, at most 63 characters
@@ -34,6 +34,7 @@ class Mention:
     value: str
     loc: Loc | None  # where the code says it; None: report at ``yaml_path``
     yaml_path: PathParts
+    origin: str = ""  # " (from `--schema` of task `x`, resources/x.yml:25)" when the job passes part of it
 
 
 @dataclass
@@ -80,8 +81,8 @@ class ScriptFactsReader:
         self.program = program
         self.source = source
 
-    def mention(self, value: str, node: ast.AST) -> Mention:
-        return Mention(value, self.source.loc_of(node), self.program.entry.value_path)
+    def mention(self, value: str, node: ast.AST, traced: Traced) -> Mention:
+        return Mention(value, self.source.loc_of(node), self.program.entry.value_path, traced.came_from())
 
 
 def _read(program: TaskProgram, source: PythonSource, reader: ScriptFactsReader) -> None:
@@ -90,26 +91,28 @@ def _read(program: TaskProgram, source: PythonSource, reader: ScriptFactsReader)
     facts = facts_of(source)
     out = reader.out
     for log in facts.log_models:
-        if log.registered_name is not None and is_uc_model(log.registered_value):
-            out.registrations.append(reader.mention(str(log.registered_value), log.registered_name.value))
+        name = registered_name(program, facts, log)
+        if log.registered_name is not None and is_uc_model(name.value):
+            out.registrations.append(reader.mention(str(name.value), log.registered_name.value, name))
         if out.logs_agent is None:
             out.logs_agent = _logs_agent(program, facts, log)
     for registration in facts.registrations:
-        if registration.name is not None and is_uc_model(registration.value):
-            out.registrations.append(reader.mention(str(registration.value), registration.name))
+        name = registration_name(program, facts, registration)
+        if registration.name is not None and is_uc_model(name.value):
+            out.registrations.append(reader.mention(str(name.value), registration.name, name))
     for call in facts.deploys:
         model_node = call.argument(0, "model_name")
-        model = facts.call_value(call, model_node) if model_node is not None else None
-        model = model if is_uc_model(model) else None
+        traced = traced_value(program, facts, call, model_node)
+        model = traced.value if is_uc_model(traced.value) else None
         if model is not None and model_node is not None:
-            out.registrations.append(reader.mention(model, model_node))
+            out.registrations.append(reader.mention(model, model_node, traced))
         endpoint_node = call.argument(_ENDPOINT_POSITION, "endpoint_name")
         if endpoint_node is not None and not (isinstance(endpoint_node, ast.Constant) and endpoint_node.value is None):
-            endpoint = facts.call_value(call, endpoint_node)
-            if endpoint and UNKNOWN not in endpoint:
-                out.deploys.append((reader.mention(endpoint, call.node), model))
+            endpoint = traced_value(program, facts, call, endpoint_node)
+            if endpoint.value and UNKNOWN not in endpoint.value:
+                out.deploys.append((reader.mention(endpoint.value, call.node, endpoint), model))
         elif model is not None and not _may_pass_endpoint(call.node):
-            out.deploys.append((reader.mention(default_endpoint_name(model), call.node), model))
+            out.deploys.append((reader.mention(default_endpoint_name(model), call.node, traced), model))
 
 
 def _logs_agent(program: TaskProgram, facts: ModuleFacts, log: LogModel) -> bool | None:
