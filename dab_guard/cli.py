@@ -16,21 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from dab_guard import __version__
+from dab_guard.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
     from dab_guard.config import Settings
-    from dab_guard.engine import Result
+    from dab_guard.engine import Run
     from dab_guard.workspace.session import OnlineOptions
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """Bad input or options: reported as one line, exit 2."""
-
 
 def _var(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
@@ -180,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dab_guard.config import check_selectors
+    from dab_guard.engine import check_selectors
 
     check_selectors([s for group in args.select for s in group], "--select")
     check_selectors([s for group in args.ignore for s in group], "--ignore")
@@ -251,11 +242,11 @@ def _validate_many(args: argparse.Namespace, roots: list[Path]) -> int:
     return max(worst, _write_reports(args, results, settings, None))
 
 
-def _checked(args: argparse.Namespace) -> tuple[Result, Settings, Exception | None]:
+def _checked(args: argparse.Namespace) -> tuple[Run, Settings, Exception | None]:
     """One bundle's result (and the workspace error of an online run that could not finish)."""
     from dab_guard.bundle.loader import BundleError, find_root
     from dab_guard.config import load_settings
-    from dab_guard.engine import validate
+    from dab_guard.engine import check_rule_names, validate
 
     resolved = getattr(args, "resolved", None)
     try:
@@ -264,7 +255,7 @@ def _checked(args: argparse.Namespace) -> tuple[Result, Settings, Exception | No
         if resolved is None or args.path is not None:
             raise
         root_dir = Path.cwd()  # --resolved needs no local bundle
-    settings = load_settings(root_dir, args.config)
+    settings = check_rule_names(load_settings(root_dir, args.config))
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.strict = settings.strict or args.strict
@@ -279,7 +270,7 @@ def _checked(args: argparse.Namespace) -> tuple[Result, Settings, Exception | No
             raise UsageError("--online cannot be combined with --resolved")
         result = _validate_resolved(args, resolved, settings)
     elif getattr(args, "online", False):
-        from dab_guard.workspace.session import validate_online
+        from dab_guard.engine import validate_online
 
         result, session = validate_online(
             args.path, settings=settings, targets=args.target, variables=_variables(args.var), options=_online_options(args)
@@ -290,7 +281,7 @@ def _checked(args: argparse.Namespace) -> tuple[Result, Settings, Exception | No
     return result, settings, online_error
 
 
-def _write_reports(args: argparse.Namespace, results: list[tuple[str, Result]], settings: Settings, online_error: Exception | None) -> int:
+def _write_reports(args: argparse.Namespace, results: list[tuple[str, Run]], settings: Settings, online_error: Exception | None) -> int:
     """Write the main report and every --report file for one bundle (folder "") or several; the exit status."""
     from dab_guard.formatters import render, render_many
     from dab_guard.output import write_atomic
@@ -330,10 +321,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
         return cmd_validate(args)
     from dab_guard.bundle.loader import find_root
     from dab_guard.config import load_settings
+    from dab_guard.engine import check_rule_names
     from dab_guard.fix import describe_suggested, run_fix, unified_diff
 
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = load_settings(root_dir, args.config)
+    settings = check_rule_names(load_settings(root_dir, args.config))
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.jobs = args.jobs
@@ -381,12 +373,13 @@ def _online_options(args: argparse.Namespace) -> OnlineOptions:
 def cmd_preflight(args: argparse.Namespace) -> int:
     from dab_guard.bundle.loader import find_root
     from dab_guard.config import load_settings
-    from dab_guard.workspace.preflight import preflight
+    from dab_guard.engine import check_rule_names
+    from dab_guard.preflight import preflight
 
     if args.yes and not args.create_missing_schemas:
         raise UsageError("--yes only applies with --create-missing-schemas")
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = load_settings(root_dir, args.config)
+    settings = check_rule_names(load_settings(root_dir, args.config))
 
     def confirm(question: str) -> bool:
         if args.yes:
@@ -412,7 +405,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if outcome.missing else EXIT_OK
 
 
-def _validate_resolved(args: argparse.Namespace, source: str, settings: Settings) -> Result:
+def _validate_resolved(args: argparse.Namespace, source: str, settings: Settings) -> Run:
     from dab_guard.engine import validate_resolved
 
     if args.var:
@@ -500,14 +493,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     from dab_guard.bundle.loader import find_root, load_bundle
     from dab_guard.bundle.resolve import resolve_target
     from dab_guard.config import load_settings
-    from dab_guard.engine import check_variable_options, choose_targets, limits_from
+    from dab_guard.engine import check_rule_names, check_variable_options, choose_targets, limits_from
     from dab_guard.finding import Severity
     from dab_guard.output import write_atomic
     from dab_guard.render import render_target
     from dab_guard.secrets import Masker
 
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = load_settings(root_dir)
+    settings = check_rule_names(load_settings(root_dir))
     bundle = load_bundle(args.path, Path.cwd(), limits_from(settings))
     name = args.target or bundle.default_target()
     if name is None:

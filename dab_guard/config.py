@@ -6,12 +6,9 @@ import fnmatch
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dab_guard.finding import Severity
-
-if TYPE_CHECKING:  # pragma: no cover
-    from dab_guard.workspace.session import OnlineSession
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,22 +51,27 @@ class Settings:
     # The --jobs option: processes that parse files and check targets side by side. None (the command line's
     # default): files are parsed on every core, targets checked one after another; 1: one process for everything.
     jobs: int | None = 1
-    # The workspace session of an `--online` run (dab_guard.workspace.session.OnlineSession); None offline.
-    online: OnlineSession | None = field(default=None, repr=False, compare=False)
+    # The workspace session of an `--online` run (dab_guard.workspace.session.OnlineSession, which the workspace
+    # rules ask for facts); None offline. Settings sit below the workspace layer, so the type is not named here.
+    online: object | None = field(default=None, repr=False, compare=False)
+    # Rule selectors as written, with where (select, ignore, per-file-ignores): the engine checks each names a rule.
+    # ``severity`` keys stay as written (ids or names) until the engine has turned them into ids.
+    selectors_written: list[tuple[list[str], str]] = field(default_factory=list, repr=False, compare=False)
+    rule_names_checked: bool = field(default=False, repr=False, compare=False)
 
     def rule_enabled(self, rule_id: str, rule_name: str) -> bool:
-        if self.select and not _matches(rule_id, rule_name, self.select):
+        if self.select and not matches(rule_id, rule_name, self.select):
             return False
-        return not _matches(rule_id, rule_name, self.ignore)
+        return not matches(rule_id, rule_name, self.ignore)
 
     def ignored_in_file(self, rule_id: str, rule_name: str, file: str) -> bool:
         for pattern, rules in self.per_file_ignores.items():
-            if fnmatch.fnmatch(file, pattern) and _matches(rule_id, rule_name, rules):
+            if fnmatch.fnmatch(file, pattern) and matches(rule_id, rule_name, rules):
                 return True
         return False
 
 
-def _matches(rule_id: str, rule_name: str, selectors: list[str]) -> bool:
+def matches(rule_id: str, rule_name: str, selectors: list[str]) -> bool:
     """A selector is a rule id, an id prefix (``DG1``), a rule name, or ``ALL``."""
     for selector in selectors:
         s = selector.strip()
@@ -127,17 +129,13 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     settings = Settings(source=source)
     settings.select = _str_list(table, "select", source)
     settings.ignore = _str_list(table, "ignore", source)
-    check_selectors(settings.select, f"{source}: select")
-    check_selectors(settings.ignore, f"{source}: ignore")
+    settings.selectors_written += [(settings.select, f"{source}: select"), (settings.ignore, f"{source}: ignore")]
     severity = table.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{source}: 'severity' must be a table of rule = \"error|warning|info\"")
     for rule, level in severity.items():
-        rule_id = _rule_id(str(rule))
-        if rule_id is None:
-            raise ConfigError(f"{source}: severity.{rule}: no rule has this id or name (see `dab-guard rules`)")
         try:
-            settings.severity[rule_id] = Severity.parse(str(level))
+            settings.severity[str(rule)] = Severity.parse(str(level))
         except ValueError as exc:
             raise ConfigError(f"{source}: severity.{rule}: {exc}") from None
     per_file = table.get("per-file-ignores", {})
@@ -145,7 +143,7 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
         raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [rule ids]")
     settings.per_file_ignores = {str(k): [str(x) for x in v] for k, v in per_file.items()}
     for pattern, selectors in settings.per_file_ignores.items():
-        check_selectors(selectors, f'{source}: per-file-ignores."{pattern}"')
+        settings.selectors_written.append((selectors, f'{source}: per-file-ignores."{pattern}"'))
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{source}: 'strict' must be true or false")
@@ -166,30 +164,6 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
         raise ConfigError(f"{source}: unknown limit {', '.join(unknown_limits)} (known: {', '.join(sorted(LIMIT_KEYS))})")
     settings.limits = dict(limits)
     return settings
-
-
-def _known_rules() -> list[tuple[str, str]]:
-    """(id, name) of every rule; imported here, when settings are read, as the rules themselves import this module."""
-    from dab_guard.rules.registry import ALL_RULES
-
-    return [(rule.id, rule.name) for rule in ALL_RULES]
-
-
-def _rule_id(text: str) -> str | None:
-    """The id of the rule ``text`` names (an id in any case, or a rule name), or None."""
-    for rule_id, rule_name in _known_rules():
-        if text.strip().upper() == rule_id or text.strip() == rule_name:
-            return rule_id
-    return None
-
-
-def check_selectors(selectors: list[str], where: str) -> None:
-    """Refuse a selector (id, id prefix, name or ALL) that matches no rule: a typo would silently select or ignore
-    nothing."""
-    rules = _known_rules()
-    for selector in selectors:
-        if not any(_matches(rule_id, rule_name, [selector]) for rule_id, rule_name in rules):
-            raise ConfigError(f"{where}: '{selector}' matches no rule id, id prefix or rule name (see `dab-guard rules`)")
 
 
 def _str_list(table: dict[str, Any], key: str, source: str) -> list[str]:

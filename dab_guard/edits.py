@@ -29,7 +29,8 @@ from dab_guard.bundle.resolve import REFERENCE_RE, Target
 from dab_guard.bundle.yamlread import compose_node, resolve_plain
 from dab_guard.cache import per_object
 from dab_guard.finding import Loc, TextEdit
-from dab_guard.python.sources import PythonSource, cache_for
+from dab_guard.jobs.files import cache_for
+from dab_guard.python.sources import PythonSource
 
 # Line breaks as each reader counts them: YAML (PyYAML and libyaml) also breaks at NEL, LS and PS; Python does not.
 YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")

@@ -11,47 +11,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dab_guard.bundle.loader import Bundle, BundleError, load_bundle
 from dab_guard.bundle.resolve import SharedSubstitutions, Target, resolve_target
 from dab_guard.bundle.resolved import STDIN_NAME, read_resolved, resolved_target, standalone_bundle, target_name
 from dab_guard.bundle.yamlread import Limits, Problem
-from dab_guard.config import Settings
+from dab_guard.config import ConfigError, Settings, matches
 from dab_guard.finding import Finding, Fix, Loc, Report, Severity, format_path
 from dab_guard.parallel import available_cores, map_forked
+from dab_guard.result import Result, RuleInfo
 from dab_guard.rules.base import Rule
 from dab_guard.rules.registry import ALL_RULES
-from dab_guard.secrets import Masker
+from dab_guard.secrets import Masker, could_take_part
+
+if TYPE_CHECKING:
+    from dab_guard.workspace.session import OnlineOptions, OnlineSession
 from dab_guard.suppress import is_suppressed, python_suppressions, yaml_suppressions
-
-# Where each rule's documentation is published: docs/rules.md of this repository, generated from the rules by
-# scripts/generate_rule_docs.py (tests/test_rule_docs.py fails when it is stale). Each rule has a heading there whose
-# anchor is ``rule_anchor(id)``.
-RULE_DOCS_URL = "https://github.com/dab-guard/dab-guard/blob/main/docs/rules.md"
-
-
-def rule_anchor(rule_id: str) -> str:
-    """The anchor of a rule's section in the rules page: ``DG101`` -> ``dg101``."""
-    return rule_id.lower()
-
-
-def rule_help_uri(rule_id: str) -> str:
-    return f"{RULE_DOCS_URL}#{rule_anchor(rule_id)}"
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    """What reporters may say about a rule, without knowing rules."""
-
-    id: str
-    name: str
-    severity: Severity
-    summary: str
-    documentation: str
-
-    @property
-    def help_uri(self) -> str:
-        return rule_help_uri(self.id)
 
 
 @dataclass(frozen=True)
@@ -64,27 +40,12 @@ class FoundFix:
 
 
 @dataclass
-class Result:
+class Run(Result):
+    """A run's result with what only the engine and `dab-guard fix` use: each target resolved, the fixes offered."""
+
     bundle: Bundle
-    targets: list[str]
-    findings: list[Finding]
     resolved: dict[str, Target] = field(default_factory=dict)
-    rules: dict[str, RuleInfo] = field(default_factory=dict)
     fixes: list[FoundFix] = field(default_factory=list)  # of the findings kept, per target
-
-    @property
-    def bundle_name(self) -> str | None:
-        return self.bundle.name
-
-    def summary(self) -> dict[str, int]:
-        counts = {"error": 0, "warning": 0, "info": 0}
-        for finding in self.findings:
-            counts[finding.severity.label] += 1
-        return counts
-
-    def exit_code(self, strict: bool = False) -> int:
-        worst = Severity.WARNING if strict else Severity.ERROR
-        return 1 if any(f.severity >= worst for f in self.findings) else 0
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -127,6 +88,43 @@ def check_variable_options(bundle: Bundle, variables: Mapping[str, str] | None) 
             raise BundleError(f"--var {name}=...: '{name}' is a complex variable, which the Databricks CLI does not take from --var")
 
 
+def check_selectors(selectors: list[str], where: str) -> None:
+    """Refuse a selector (id, id prefix, name or ALL) that matches no rule: a typo would silently select or ignore
+    nothing."""
+    for selector in selectors:
+        if not any(matches(rule.id, rule.name, [selector]) for rule in ALL_RULES):
+            raise ConfigError(f"{where}: '{selector}' matches no rule id, id prefix or rule name (see `dab-guard rules`)")
+
+
+def _rule_id(text: str) -> str | None:
+    """The id of the rule ``text`` names (an id in any case, or a rule name), or None."""
+    for rule in ALL_RULES:
+        if text.strip().upper() == rule.id or text.strip() == rule.name:
+            return rule.id
+    return None
+
+
+def check_rule_names(settings: Settings) -> Settings:
+    """Check the rule names the settings were written with against the registry, and key ``severity`` by rule id.
+
+    Raises ConfigError for a selector or severity key that names no rule (settings are read without knowing the
+    rules; this is where they meet).
+    """
+    if settings.rule_names_checked:
+        return settings
+    for selectors, where in settings.selectors_written:
+        check_selectors(selectors, where)
+    by_id: dict[str, Severity] = {}
+    for written, level in settings.severity.items():
+        rule_id = _rule_id(written)
+        if rule_id is None:
+            raise ConfigError(f"{settings.source}: severity.{written}: no rule has this id or name (see `dab-guard rules`)")
+        by_id[rule_id] = level
+    settings.severity = by_id
+    settings.rule_names_checked = True
+    return settings
+
+
 def validate(
     path: Path | None,
     *,
@@ -139,15 +137,15 @@ def validate(
     bundle: Bundle | None = None,
     lookups: Mapping[str, Mapping[str, str | Problem]] | None = None,
     fixes: bool = False,
-) -> Result:
+) -> Run:
     """Check the bundle at ``path`` in the chosen targets. Raises BundleError only for unusable input.
 
     ``lookups`` (target -> variable -> value) carries ``lookup`` variables resolved online, before any rule runs.
-    With ``fixes``, rules also work out how to fix their findings (``Result.fixes``, for `dab-guard fix`).
+    With ``fixes``, rules also work out how to fix their findings (``Run.fixes``, for `dab-guard fix`).
     """
     from dab_guard.edits import collecting_fixes
 
-    settings = settings or Settings()
+    settings = check_rule_names(settings or Settings())
     with _collector_paused(), collecting_fixes(fixes):
         return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {})
 
@@ -178,9 +176,9 @@ def _validate(
     extra_rules: Sequence[type[Rule]],
     bundle: Bundle | None,
     lookups: Mapping[str, Mapping[str, str | Problem]],
-) -> Result:
+) -> Run:
     if bundle is None:
-        bundle = load_bundle(path, cwd, limits_from(settings), load_workers(settings, extra_rules))
+        bundle = load_bundle(path, cwd, limits_from(settings), load_workers(settings, extra_rules), could_take_part)
     names = choose_targets(bundle, targets)
     check_variable_options(bundle, variables)
     shared = SharedSubstitutions()  # only while resolving: its tables are not needed by the rules
@@ -198,22 +196,22 @@ def validate_resolved(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     extra_rules: Sequence[type[Rule]] = (),
-) -> Result:
+) -> Run:
     """Check the CLI's resolved configuration of one target (``databricks bundle validate -o json``).
 
     ``source`` is the JSON's file name as the user gave it (or ``-``). The local bundle at ``path`` (or found from
     ``cwd``) gives findings their YAML file:line:col where the same bundle path exists there; it is optional.
     Raises BundleError for unusable input (not that JSON, a PATH that is not a bundle).
     """
-    settings = settings or Settings()
+    settings = check_rule_names(settings or Settings())
     cwd = cwd or Path.cwd()
     limits = limits_from(settings)
     local: Bundle | None = None
     if path is not None:
-        local = load_bundle(path, cwd, limits)
+        local = load_bundle(path, cwd, limits, prescan=could_take_part)
     else:
         try:
-            local = load_bundle(None, cwd, limits)
+            local = load_bundle(None, cwd, limits, prescan=could_take_part)
         except BundleError:
             local = None  # no bundle here: the JSON alone is checked
     root_dir = local.root_dir if local is not None else cwd.resolve()
@@ -237,7 +235,7 @@ def _relative_name(path: Path, root: Path) -> str:
         return absolute
 
 
-def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_rules: Sequence[type[Rule]]) -> Result:
+def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_rules: Sequence[type[Rule]]) -> Run:
     """Run the rules on each target, locate and deduplicate the findings, then filter and sort them."""
     names = [target.name for target in checked]
     rules = active_rules(settings, extra_rules)
@@ -278,7 +276,7 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
         for name, fix in fixes_by_key.get(key, ())
     ]
     info = {r.id: RuleInfo(r.id, r.name, r.severity, r.summary, r.documentation()) for r in rules}
-    return Result(bundle, names, findings, resolved, info, fixes)
+    return Run(bundle, names, findings, info, resolved, fixes)
 
 
 # Workspace checks hold network clients, which a forked process must not share: online runs stay in one process.
@@ -370,3 +368,34 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         pass
     return python_suppressions(comments)
+
+
+def validate_online(
+    path: Path | None,
+    *,
+    settings: Settings,
+    targets: Sequence[str] = (),
+    variables: dict[str, str] | None = None,
+    options: OnlineOptions | None = None,
+) -> tuple[Run, OnlineSession]:
+    """:func:`validate` with workspace facts and ``lookup`` variables resolved online; returns (run, session)."""
+    from dab_guard.workspace.lookups import resolve_lookups
+    from dab_guard.workspace.session import OnlineOptions, OnlineSession
+
+    options = options or OnlineOptions()
+    session = OnlineSession(options)
+    settings.online = session
+    check_rule_names(settings)
+    bundle = load_bundle(path, None, limits_from(settings), prescan=could_take_part)
+    names = choose_targets(bundle, targets)
+    lookups: dict[str, dict[str, Any]] = {}
+    for name in names:
+        target = resolve_target(bundle, name, variables, dict(options.env))
+        facts = session.facts_for(target)
+        if facts is not None:
+            lookups[name] = resolve_lookups(target, facts)
+    try:
+        result = validate(None, settings=settings, targets=names, variables=variables, env=dict(options.env), bundle=bundle, lookups=lookups)
+    finally:
+        session.save()
+    return result, session

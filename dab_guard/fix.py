@@ -26,7 +26,7 @@ from dab_guard.bundle.resolve import Target, apply_target
 from dab_guard.bundle.yamlread import read_yaml
 from dab_guard.config import Settings
 from dab_guard.edits import PYTHON_BREAKS, YAML_BREAKS, SourceText, digest
-from dab_guard.engine import FoundFix, Result, validate
+from dab_guard.engine import FoundFix, Run, validate
 from dab_guard.finding import Fix, TextEdit
 from dab_guard.output import write_atomic
 from dab_guard.rules.base import Rule
@@ -56,7 +56,7 @@ class FixPlan:
     messages: list[str] = field(default_factory=list)
 
 
-def plan_fixes(result: Result, *, unsafe: bool = False, targets: Sequence[str] = ()) -> FixPlan:
+def plan_fixes(result: Run, *, unsafe: bool = False, targets: Sequence[str] = ()) -> FixPlan:
     """What the fixes of ``result`` change, file by file; nothing is written.
 
     ``result`` must hold every target of the bundle, so that a fix is checked against all of them; ``targets``
@@ -368,7 +368,7 @@ def write_changes(plan: FixPlan) -> list[FileChange]:
 class FixOutcome:
     plan: FixPlan
     written: list[FileChange]
-    result: Result | None = None  # the validation the plan came from
+    result: Run | None = None  # the validation the plan came from
 
     def fixed_count(self) -> int:
         files = {change.rel for change in self.written}

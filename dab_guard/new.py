@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dab_guard.cli import EXIT_OK, UsageError
+from dab_guard.errors import EXIT_OK, UsageError
 
 INSTALL_HINT = "it comes with dab-guard: pip install dab-guard (or pip install cookiecutter)"
 TEMPLATE_MARKERS = ("{{", "{%", "{#")

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dab_guard.engine import rule_anchor
+from dab_guard.result import rule_anchor
 from dab_guard.rules.base import Rule
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "rules.md"

@@ -16,7 +16,7 @@ import pytest
 
 from dab_guard.bundle.loader import load_bundle
 from dab_guard.cli import main
-from dab_guard.engine import Result, validate
+from dab_guard.engine import Run, validate
 from dab_guard.render import render_target
 from tests.files import write_dedented
 
@@ -28,11 +28,11 @@ def rendered(root: Path, target: str | None = None, **kwargs: Any) -> dict[str, 
     return render_target(result.resolved[target or result.targets[0]])
 
 
-def findings(result: Result, rule: str) -> list[tuple[str, int, str, str]]:
+def findings(result: Run, rule: str) -> list[tuple[str, int, str, str]]:
     return [(f.file, f.line, f.severity.label, f.message) for f in result.findings if f.rule == rule]
 
 
-def errors(result: Result) -> list[str]:
+def errors(result: Run) -> list[str]:
     return [f"{f.rule} {f.file}:{f.line} {f.message}" for f in result.findings if f.severity.label == "error"]
 
 

@@ -26,7 +26,7 @@ import pytest
 from dab_guard.bundle.resolve import Target
 from dab_guard.cli import main
 from dab_guard.config import Settings, load_settings
-from dab_guard.engine import Result, validate
+from dab_guard.engine import Run, validate
 from dab_guard.finding import Finding, Fix, Report, Severity, TextEdit
 from dab_guard.fix import plan_fixes, run_fix, write_changes
 from dab_guard.rules.base import Rule
@@ -102,7 +102,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def check(root: Path, fixes: bool = False) -> Result:
+def check(root: Path, fixes: bool = False) -> Run:
     return validate(root, settings=load_settings(root), fixes=fixes)
 
 
@@ -114,11 +114,11 @@ def finding_key(finding: Finding) -> tuple[str, str, str, str]:
     return finding.rule, finding.file, finding.path, _POSITION.sub("", finding.message)
 
 
-def keys(result: Result) -> Counter[tuple[str, str, str, str]]:
+def keys(result: Run) -> Counter[tuple[str, str, str, str]]:
     return Counter(finding_key(f) for f in result.findings)
 
 
-def lost_only_fixed(before: Result, after: Result, applied: list[Finding]) -> None:
+def lost_only_fixed(before: Run, after: Run, applied: list[Finding]) -> None:
     """Every finding that went away was fixed, or was about the very value a fix changed (a schema finding on
     ``queue: {}`` goes with ``enabled: true``); no finding appeared."""
     fixed = {finding_key(f) for f in applied}

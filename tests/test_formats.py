@@ -17,10 +17,10 @@ import pytest
 
 from dab_guard import __version__
 from dab_guard.cli import main
-from dab_guard.engine import Result, RuleInfo
 from dab_guard.finding import Finding, Severity
 from dab_guard.formatters import FORMATTERS, github, render
 from dab_guard.repo import RepoPaths, work_tree_root
+from dab_guard.result import Result, RuleInfo
 from tests.conftest import FIXTURES, REFERENCE
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -158,7 +158,7 @@ def _result_with(finding: Finding, root: Path) -> Result:
     from dab_guard.bundle.located import YMap
 
     info = RuleInfo(finding.rule, finding.name, Severity.ERROR, "a summary", "## What it does\nChecks.\n")
-    return Result(Bundle(root, "databricks.yml", {}, YMap()), ["dev"], [finding], {}, {finding.rule: info})
+    return Result(Bundle(root, "databricks.yml", {}, YMap()), ["dev"], [finding], {finding.rule: info})
 
 
 def test_github_escapes_data_and_properties(tmp_path: Path) -> None:

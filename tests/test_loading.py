@@ -15,14 +15,14 @@ from dab_guard.bundle.loader import BundleError
 from dab_guard.bundle.resolve import Target
 from dab_guard.cli import main
 from dab_guard.config import Settings
-from dab_guard.engine import Result, validate
+from dab_guard.engine import Run, validate
 from dab_guard.finding import Loc
 from tests.files import write_dedented
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def resolved(result: Result, target: str | None = None) -> Target:
+def resolved(result: Run, target: str | None = None) -> Target:
     return result.resolved[target or result.targets[0]]
 
 
@@ -36,7 +36,7 @@ def only(rule: str) -> Settings:
     return Settings(select=[rule])
 
 
-def found(result: Result, rule: str) -> list[tuple[str, int, int]]:
+def found(result: Run, rule: str) -> list[tuple[str, int, int]]:
     return [(f.file, f.line, f.column) for f in result.findings if f.rule == rule]
 
 

@@ -16,7 +16,7 @@ import pytest
 from dab_guard import parallel
 from dab_guard.bundle.loader import load_bundle
 from dab_guard.config import Settings, load_settings
-from dab_guard.engine import Result, validate
+from dab_guard.engine import Run, validate
 from tests.conftest import CORPUS, FIXTURES, ROOT
 from tests.expectations import all_fixtures
 
@@ -42,13 +42,13 @@ _CANDIDATES = all_fixtures(FIXTURES) + (sorted(p for p in CORPUS.iterdir() if p.
 MULTI_TARGET = [p for p in _CANDIDATES if _targets(p) > 1]
 
 
-def _run(bundle: Path, jobs: int, fixes: bool) -> Result:
+def _run(bundle: Path, jobs: int, fixes: bool) -> Run:
     settings = load_settings(bundle)
     settings.jobs = jobs
     return validate(bundle, settings=settings, fixes=fixes)
 
 
-def _fixes(result: Result) -> list[tuple[Any, ...]]:
+def _fixes(result: Run) -> list[tuple[Any, ...]]:
     return [(f.finding, f.target, f.fix) for f in result.fixes]
 
 

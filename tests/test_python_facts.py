@@ -16,10 +16,12 @@ from dab_guard.bundle.resolve import resolve_target
 from dab_guard.cli import main
 from dab_guard.config import Settings, parse_table
 from dab_guard.engine import validate
+from dab_guard.jobs.files import synced_files
+from dab_guard.jobs.program import task_uses_models
 from dab_guard.python import sources as sources_module
-from dab_guard.python.facts import facts_of, task_uses_models
+from dab_guard.python.facts import facts_of
 from dab_guard.python.pip import installed_version, parse_pip_magic, parse_requirement
-from dab_guard.python.sources import SourceKind, parse_source, synced_files
+from dab_guard.python.sources import SourceKind, parse_source
 from dab_guard.python.values import SCRIPT_DIR, UNKNOWN
 from tests.files import write_files
 
@@ -513,7 +515,7 @@ def test_the_corpus_style_bundle_without_python_files_gives_no_python_findings(t
     ],
 )
 def test_workspace_paths_of_the_bundle_files_lead_back_to_them(tmp_path: Path, workspace: str, path: str, rel: str | None) -> None:
-    from dab_guard.python.program import follow_path, workspace_file_prefixes
+    from dab_guard.jobs.program import follow_path, workspace_file_prefixes
 
     write_files(tmp_path, {"databricks.yml": job(script_task("src/log.py")) + (f"workspace:\n{workspace}" if workspace else "")})
     target = resolve_target(load_bundle(tmp_path), "default")

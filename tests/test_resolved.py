@@ -19,13 +19,13 @@ from dab_guard.bundle.loader import load_bundle
 from dab_guard.bundle.resolve import resolve_target
 from dab_guard.bundle.resolved import ResolvedTarget, read_resolved, resolved_target
 from dab_guard.cli import main
-from dab_guard.engine import Result, validate, validate_resolved
+from dab_guard.engine import Run, validate, validate_resolved
 
 DATA = Path(__file__).resolve().parent / "data" / "resolved_bundle"
 RESOLVED = DATA / "resolved.dev.json"
 
 
-def _located(result: Result) -> set[tuple[str, str, int, int, str]]:
+def _located(result: Run) -> set[tuple[str, str, int, int, str]]:
     return {(f.rule, f.file, f.line, f.column, f.path) for f in result.findings}
 
 

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from dab_guard.cli import main
-from dab_guard.engine import RULE_DOCS_URL, rule_help_uri
+from dab_guard.result import RULE_DOCS_URL, rule_help_uri
 from dab_guard.rules.registry import ALL_RULES
 from tests.conftest import FIXTURES, ROOT, load_script
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dab_guard.config import Settings
-from dab_guard.engine import Result, validate
+from dab_guard.engine import Run, validate
 from tests.files import write_dedented
 
 BUNDLE = """
@@ -51,7 +51,7 @@ def _bundle(tmp_path: Path, prod_variables: str = "", script: str = "load.py") -
     return tmp_path
 
 
-def _job(result: Result, target: str) -> dict[str, object]:
+def _job(result: Run, target: str) -> dict[str, object]:
     job: dict[str, object] = result.resolved[target].config["resources"]["jobs"]["etl"]
     return job
 

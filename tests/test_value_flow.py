@@ -172,7 +172,8 @@ def test_the_registry_uri_from_the_environment_counts(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fixture", "rule"), [("dg304/bad_schema_from_parameters", "DG304"), ("dg305/bad_endpoint_from_parameters", "DG305")])
 def test_online_findings_say_where_the_name_comes_from(fixture: str, rule: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dab_guard.workspace.session import OnlineOptions, validate_online
+    from dab_guard.engine import validate_online
+    from dab_guard.workspace.session import OnlineOptions
     from tests.fake_workspace import TOKEN, FakeWorkspace, WorkspaceState
 
     folder = FIXTURES / fixture

@@ -20,7 +20,8 @@ import pytest
 
 from dab_guard.cli import main
 from dab_guard.config import load_settings
-from dab_guard.workspace.session import OnlineOptions, validate_online
+from dab_guard.engine import validate_online
+from dab_guard.workspace.session import OnlineOptions
 from tests.conftest import FIXTURES, ROOT
 from tests.expectations import WORKSPACE_FILE, all_fixtures, assert_fixture_findings, is_online
 from tests.fake_workspace import TOKEN, FakeWorkspace, WorkspaceState

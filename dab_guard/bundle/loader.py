@@ -13,7 +13,7 @@ from typing import Any
 
 from dab_guard.bundle.located import YMap, file_id
 from dab_guard.bundle.merge import merge_into
-from dab_guard.bundle.yamlread import Limits, Problem, YamlDocument, read_yaml
+from dab_guard.bundle.yamlread import Limits, Prescan, Problem, YamlDocument, read_yaml
 from dab_guard.finding import Loc, Severity
 from dab_guard.parallel import map_forked
 
@@ -225,8 +225,13 @@ def go_glob(root: Path, pattern: str) -> list[Path]:
 _DEFAULT_LIMITS = Limits()
 
 
-def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = _DEFAULT_LIMITS, workers: int = 1) -> Bundle:
+def load_bundle(
+    path: Path | None, cwd: Path | None = None, limits: Limits = _DEFAULT_LIMITS, workers: int = 1, prescan: Prescan | None = None
+) -> Bundle:
     """Read the root file and its includes, and merge them in order (root first).
+
+    ``prescan`` tells, for a scalar's text, whether it could take part in a credential finding; each file notes
+    whether any of its scalars could (``YamlDocument.may_hold_secrets``). Without it every file may.
 
     With ``workers`` above 1, a large set of included files is parsed by that many processes (see
     :func:`read_yaml_files`).
@@ -256,14 +261,14 @@ def load_bundle(path: Path | None, cwd: Path | None = None, limits: Limits = _DE
         root_text = ""
         root_doc = YamlDocument(None, [Problem("DG001", str(exc), Loc(root_rel, exc.line, exc.column))])
     else:
-        root_doc = _checked_root(read_yaml(root_text, root_rel, limits), root_rel)
+        root_doc = _checked_root(read_yaml(root_text, root_rel, limits, prescan), root_rel)
     files = {root_rel: SourceFile(root_rel, root_path, root_text, root_doc)}
     problems.extend(root_doc.problems)
     config = root_doc.value if isinstance(root_doc.value, YMap) else YMap()
 
     resource_index: dict[str, tuple[str, Loc | None]] = {}
     _index_resources(config, resource_index, None)
-    for rel, included in _includes(root_dir, root_rel, config, limits, problems, workers):
+    for rel, included in _includes(root_dir, root_rel, config, limits, problems, workers, prescan):
         if rel in files:
             continue
         files[rel] = included
@@ -288,7 +293,7 @@ def _checked_root(doc: YamlDocument, rel: str) -> YamlDocument:
 
 
 def _includes(
-    root_dir: Path, root_rel: str, config: YMap, limits: Limits, problems: list[Problem], workers: int = 1
+    root_dir: Path, root_rel: str, config: YMap, limits: Limits, problems: list[Problem], workers: int = 1, prescan: Prescan | None = None
 ) -> list[tuple[str, SourceFile]]:
     entries = config.get("include")
     if entries is None:
@@ -363,7 +368,7 @@ def _includes(
                 continue
             out.append((rel, SourceFile(rel, match, text, _UNREAD)))
     unread = [source for _, source in out if source.doc is _UNREAD]
-    for source, doc in zip(unread, read_yaml_files([(s.text, s.rel) for s in unread], limits, workers), strict=True):
+    for source, doc in zip(unread, read_yaml_files([(s.text, s.rel) for s in unread], limits, workers, prescan), strict=True):
         if doc.value is not None and not isinstance(doc.value, YMap):
             doc.problems.append(Problem("DG002", "an included file must be a mapping at the top level", Loc(source.rel, 1, 1)))
             doc.value = None
@@ -377,19 +382,19 @@ _UNREAD = YamlDocument(None, [])  # a placeholder while an included file waits t
 _PARALLEL_TEXT = 256 * 1024
 
 
-def read_yaml_files(files: list[tuple[str, str]], limits: Limits, workers: int) -> list[YamlDocument]:
+def read_yaml_files(files: list[tuple[str, str]], limits: Limits, workers: int, prescan: Prescan | None = None) -> list[YamlDocument]:
     """:func:`read_yaml` of each (text, rel), in order; split between ``workers`` processes when there is much text.
 
     A worker returns its documents pickled (they unpickle in a tenth of the time they take to read); positions
     name files by number, so every name is numbered here, before the fork, for the workers to use the same numbers.
     """
     if workers <= 1 or len(files) < 2 or sum(len(text) for text, _ in files) < _PARALLEL_TEXT:
-        return [read_yaml(text, rel, limits) for text, rel in files]
+        return [read_yaml(text, rel, limits, prescan) for text, rel in files]
     for _, rel in files:
         file_id(rel)
     size = -(-len(files) // workers)  # ceiling: contiguous shares of files, one per process
     shares = [files[start : start + size] for start in range(0, len(files), size)]
-    read = map_forked(lambda share: [read_yaml(text, rel, limits) for text, rel in share], shares, workers)
+    read = map_forked(lambda share: [read_yaml(text, rel, limits, prescan) for text, rel in share], shares, workers)
     return [doc for share in read for doc in share]
 
 

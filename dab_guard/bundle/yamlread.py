@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,6 @@ from yaml.scanner import Scanner
 
 from dab_guard.bundle.located import YMap, YSeq, file_id, pack
 from dab_guard.finding import Loc, Severity
-from dab_guard.secrets import could_take_part
 
 _DEFAULT_SCALAR_TAG = BaseResolver.DEFAULT_SCALAR_TAG
 _DEFAULT_TAGS: dict[type, str] = {
@@ -150,6 +150,10 @@ class _LimitHit(Exception):
         self.node = node
 
 
+# Whether a scalar's text could take part in a credential finding (the scanner's quick test, handed in by the caller).
+Prescan = Callable[[str], bool]
+
+
 @dataclass
 class YamlDocument:
     """The result of reading one file: its value (``None`` when unreadable), anchors-only keys, and problems."""
@@ -157,7 +161,7 @@ class YamlDocument:
     value: Any
     problems: list[Problem]
     anchor_keys: frozenset[str] = frozenset()  # top-level keys whose value carries a YAML anchor
-    # False when no scalar could take part in a credential finding (dab_guard.secrets.could_take_part).
+    # False when the loader's pre-scan found no scalar that could take part in a credential finding.
     may_hold_secrets: bool = True
 
 
@@ -165,14 +169,15 @@ _INTERNED_LENGTH = 120
 
 
 class _Converter:
-    def __init__(self, file: str, text: str, limits: Limits) -> None:
+    def __init__(self, file: str, text: str, limits: Limits, prescan: Prescan | None) -> None:
         self.file = file
         self.text = text
         self.limits = limits
         self.problems: list[Problem] = []
         self.count = 0
         self.file_id = file_id(file)
-        self.may_hold_secrets = False
+        self.prescan = prescan
+        self.may_hold_secrets = prescan is None  # nothing to tell by: every file may hold one
 
     def loc(self, node: Node) -> Loc:
         mark = node.start_mark
@@ -218,7 +223,7 @@ class _Converter:
         text = node.value
         if len(text) <= _INTERNED_LENGTH:
             text = sys.intern(text)  # the same values recur in every job of a big bundle: keep one copy of each
-        if not self.may_hold_secrets and could_take_part(text):
+        if not self.may_hold_secrets and self.prescan is not None and self.prescan(text):
             self.may_hold_secrets = True
         if tag == _STR:
             # A plain scalar has no style: None from PyYAML's parser, "" from libyaml's.
@@ -280,7 +285,7 @@ class _Converter:
         if isinstance(node, ScalarNode):
             if isinstance(node.value, str) and len(node.value) <= _INTERNED_LENGTH:
                 node.value = sys.intern(node.value)
-            if not self.may_hold_secrets and could_take_part(str(node.value)):
+            if not self.may_hold_secrets and self.prescan is not None and self.prescan(str(node.value)):
                 self.may_hold_secrets = True
             if node.tag not in _KNOWN_TAGS:
                 self.check_tag(node, "key")
@@ -400,8 +405,11 @@ def _alias_problem(root: Node, limits: Limits) -> tuple[str, Node] | None:
     return None
 
 
-def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
-    """Parse ``text`` (the contents of ``file``) into located values and problems; never raises on bad input."""
+def read_yaml(text: str, file: str, limits: Limits = Limits(), prescan: Prescan | None = None) -> YamlDocument:
+    """Parse ``text`` (the contents of ``file``) into located values and problems; never raises on bad input.
+
+    ``prescan`` (the credential scanner's quick test of one scalar's text) sets ``may_hold_secrets``.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
@@ -430,7 +438,7 @@ def read_yaml(text: str, file: str, limits: Limits = Limits()) -> YamlDocument:
         return YamlDocument(None, [Problem("DG001", "YAML nested too deeply to read", Loc(file, 1, 1))])
     if node is None:
         return YamlDocument(None, [])
-    converter = _Converter(file, text, limits)
+    converter = _Converter(file, text, limits, prescan)
     if "&" in text:  # no anchor, no alias
         expansion = _alias_problem(node, limits)
         if expansion is not None:

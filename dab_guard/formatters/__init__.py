@@ -1,4 +1,4 @@
-"""Reporters: each turns a :class:`~dab_guard.engine.Result` into text. They know nothing of rules.
+"""Reporters: each turns a :class:`~dab_guard.result.Result` into text. They know nothing of rules.
 
 Several bundles checked in one run (``dab-guard validate DIR`` over a repository of bundles) give one report too:
 :func:`render_many` takes each bundle's folder, relative to the working directory, with its result.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from dab_guard.engine import Result
 from dab_guard.formatters import github, json_format, junit, sarif, text
+from dab_guard.result import Result
 
 Formatter = Callable[..., str]
 

@@ -8,9 +8,9 @@ property values.
 
 from __future__ import annotations
 
-from dab_guard.engine import Result
 from dab_guard.finding import Finding, Severity
 from dab_guard.repo import RepoPaths
+from dab_guard.result import Result
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

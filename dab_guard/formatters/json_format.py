@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from dab_guard.engine import Result
 from dab_guard.finding import shown_from
+from dab_guard.result import Result
 
 
 def render(result: Result, **_: object) -> str:

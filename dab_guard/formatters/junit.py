@@ -10,8 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from dab_guard.engine import Result, RuleInfo
 from dab_guard.finding import Finding, Severity, shown_from
+from dab_guard.result import Result, RuleInfo
 
 # Characters XML 1.0 cannot hold at all, even escaped.
 _INVALID_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from dab_guard import __version__
-from dab_guard.engine import RULE_DOCS_URL, Result, RuleInfo, rule_help_uri
 from dab_guard.finding import Finding, Severity
 from dab_guard.repo import RepoPaths
+from dab_guard.result import RULE_DOCS_URL, Result, RuleInfo, rule_help_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

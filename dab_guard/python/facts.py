@@ -6,7 +6,7 @@ rules ask about: imports, calls of interest with where they happen (function, ``
 ``register_model`` / ``set_registry_uri``, ``ToolNode``, ``add_node`` targets, ``agents.deploy``, ``%pip install``
 cells, ``dbutils.library.restartPython()``) are built from those on first use.
 
-:func:`task_uses_models` answers, for the cluster rules, whether a task logs or registers models or runs agents.
+:func:`dab_guard.jobs.program.task_uses_models` answers, for the cluster rules, whether a task logs or registers models or runs agents.
 """
 
 from __future__ import annotations
@@ -16,19 +16,12 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from dab_guard.python.argv import NO_INPUTS, TaskInputs
 from dab_guard.python.pip import PipInstall, parse_pip_args, parse_pip_magic
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import UNKNOWN, Binding, Evaluator, MethodCall, Position, Scope, Traced
-
-if TYPE_CHECKING:
-    from dab_guard.bundle.clusters import TaskRef
-    from dab_guard.bundle.libraries import PipPackage
-    from dab_guard.bundle.located import YMap
-    from dab_guard.bundle.resolve import Target
-    from dab_guard.finding import PathParts
 
 # Calls recorded during the walk, by the last part of their name; everything else is skipped cheaply.
 _RECORDED_CALLS = frozenset(
@@ -902,22 +895,3 @@ class ModelUse:
     @property
     def any(self) -> bool:
         return self.logs_models or self.registers_to_uc or self.runs_agents
-
-
-def task_uses_models(target: Target, job_path: PathParts, task: YMap) -> ModelUse:
-    """Whether task ``task`` of the job at ``job_path`` logs models, registers them to Unity Catalog or runs agents.
-
-    Read from the Python the task runs (its entry point, ``%run`` notebooks, and the bundle modules they import).
-    Unknown (no local entry point, a file that does not parse) is ``ModelUse()``: nothing is claimed.
-    """
-    from dab_guard.python.program import model_use_of_task
-
-    return model_use_of_task(target, job_path, task)
-
-
-def task_notebook_packages(target: Target, ref: TaskRef) -> list[PipPackage]:
-    """The packages task ``ref``'s own code installs: ``%pip install`` cells of its notebooks (and ``%run`` ones),
-    ``pip install`` run through ``subprocess`` in its script. Empty when the task runs no local Python."""
-    from dab_guard.python.program import code_pip_packages
-
-    return code_pip_packages(target, ref)

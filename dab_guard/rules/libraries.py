@@ -12,8 +12,9 @@ from typing import TypeVar
 
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Report, Severity
-from dab_guard.python.program import Installed, TaskProgram, max_file_bytes, programs, task_installs
-from dab_guard.python.sources import cache_for, module_file
+from dab_guard.jobs.files import cache_for
+from dab_guard.jobs.program import Installed, TaskProgram, max_file_bytes, programs, task_installs
+from dab_guard.python.sources import module_file
 from dab_guard.rules.base import Rule
 
 _Value = TypeVar("_Value")

@@ -44,7 +44,7 @@ class YamlSyntax(ProblemRule):
     def check(self, target: Target) -> Iterator[Report]:
         yield from super().check(target)
         # Python files a job runs that cannot be parsed (syntax errors, NUL bytes, broken notebook JSON).
-        from dab_guard.python.program import max_file_bytes, syntax_reports
+        from dab_guard.jobs.program import max_file_bytes, syntax_reports
 
         yield from syntax_reports(target, max_file_bytes(self.settings))
 

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from dab_guard.bundle.resolve import Target
 from dab_guard.edits import add_keyword, end_of, python_text, start_of
 from dab_guard.finding import Fix, PathParts, Report, Severity
+from dab_guard.jobs.files import cache_for, synced_files
+from dab_guard.jobs.program import max_file_bytes, programs
 from dab_guard.python.facts import ModuleFacts, facts_of
-from dab_guard.python.program import max_file_bytes, programs
-from dab_guard.python.sources import PythonSource, cache_for, iter_sources, synced_files
+from dab_guard.python.sources import PythonSource, iter_sources
 from dab_guard.rules.base import Rule
 
 

@@ -1,6 +1,6 @@
 """Rules about the files a job task runs as its entry point: scripts and notebooks (DG201-DG203, DG212).
 
-The files come from ``dab_guard.python.program``: a task's ``spark_python_task.python_file`` or
+The files come from ``dab_guard.jobs.program``: a task's ``spark_python_task.python_file`` or
 ``notebook_task.notebook_path`` (also inside ``for_each_task``), the notebooks it ``%run``s, and the bundle modules
 they import. Findings point into the Python file and carry the task's bundle path.
 """
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Report, Severity
+from dab_guard.jobs.program import CodeModel, TaskProgram, first_at, max_file_bytes, programs
 from dab_guard.python.facts import ModuleFacts, PathEntry, facts_of
 from dab_guard.python.pip import provides
-from dab_guard.python.program import CodeModel, TaskProgram, first_at, max_file_bytes, programs
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import display, is_known
 from dab_guard.rules.base import Rule

@@ -13,9 +13,7 @@ from functools import partial
 
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Report, Severity
-from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, CallFact, LogModel, ModuleFacts, facts_of
-from dab_guard.python.pip import LATEST_MINOR, installed_version, normalise, parse_requirement, provides
-from dab_guard.python.program import (
+from dab_guard.jobs.program import (
     TaskProgram,
     first_at,
     is_uc_name,
@@ -30,6 +28,8 @@ from dab_guard.python.program import (
     task_runtime,
     uc_registry_reason,
 )
+from dab_guard.python.facts import STANDARD_SIGNATURE_CLASSES, CallFact, LogModel, ModuleFacts, facts_of
+from dab_guard.python.pip import LATEST_MINOR, installed_version, normalise, parse_requirement, provides
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import UNKNOWN, Traced, display
 from dab_guard.rules.base import Rule

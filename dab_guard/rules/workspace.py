@@ -36,6 +36,7 @@ from dab_guard.workspace.facts import MISSING, WorkspaceFacts
 from dab_guard.workspace.lookups import lookup_spec
 from dab_guard.workspace.policy import PolicyError, effective_definition, evaluate, parse_definition
 from dab_guard.workspace.scripts import Mention, ScriptFacts, task_script_facts
+from dab_guard.workspace.session import OnlineSession
 
 _VAR_RE = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
 
@@ -45,7 +46,7 @@ class WorkspaceRule(Rule):
 
     def facts(self, target: Target) -> WorkspaceFacts | None:
         online = self.settings.online
-        return online.facts_for(target) if online is not None else None
+        return online.facts_for(target) if isinstance(online, OnlineSession) else None
 
 
 def _known(value: Any) -> str | None:

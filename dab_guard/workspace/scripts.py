@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from dab_guard.bundle.clusters import TaskRef
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Loc, PathParts
+from dab_guard.jobs.program import TaskProgram, program_for, registered_name, registration_name, traced_value
 from dab_guard.python.facts import LogModel, ModuleFacts
-from dab_guard.python.program import TaskProgram, program_for, registered_name, registration_name, traced_value
 from dab_guard.python.sources import PythonSource
 from dab_guard.python.values import UNKNOWN, Traced
 

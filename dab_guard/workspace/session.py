@@ -9,17 +9,12 @@ prints :attr:`OnlineSession.error` and exits 2.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from dab_guard.bundle.loader import load_bundle
-from dab_guard.bundle.resolve import Target, resolve_target
-from dab_guard.config import Settings
+from dab_guard.bundle.resolve import Target
 from dab_guard.workspace.client import Budget, Connection, WorkspaceError, connection_for
 from dab_guard.workspace.facts import FactCache, Failure, WorkspaceFacts, cache_dir
-from dab_guard.workspace.lookups import resolve_lookups
 
 
 @dataclass
@@ -68,32 +63,3 @@ class OnlineSession:
     def save(self) -> None:
         for facts in self.workspaces.values():
             facts.save()
-
-
-def validate_online(
-    path: Path | None,
-    *,
-    settings: Settings,
-    targets: Sequence[str] = (),
-    variables: dict[str, str] | None = None,
-    options: OnlineOptions | None = None,
-) -> tuple[Any, OnlineSession]:
-    """``engine.validate`` with workspace facts and ``lookup`` variables resolved online; returns (Result, session)."""
-    from dab_guard.engine import choose_targets, limits_from, validate
-
-    options = options or OnlineOptions()
-    session = OnlineSession(options)
-    settings.online = session
-    bundle = load_bundle(path, None, limits_from(settings))
-    names = choose_targets(bundle, targets)
-    lookups: dict[str, dict[str, Any]] = {}
-    for name in names:
-        target = resolve_target(bundle, name, variables, dict(options.env))
-        facts = session.facts_for(target)
-        if facts is not None:
-            lookups[name] = resolve_lookups(target, facts)
-    try:
-        result = validate(None, settings=settings, targets=names, variables=variables, env=dict(options.env), bundle=bundle, lookups=lookups)
-    finally:
-        session.save()
-    return result, session

@@ -21,6 +21,7 @@ from dab_guard.bundle.runtime import RuntimeKey
 from dab_guard.cache import per_object
 from dab_guard.config import Settings
 from dab_guard.finding import Loc, PathParts, Report
+from dab_guard.jobs.files import EntryPoint, cache_for, entry_points
 from dab_guard.jobs.inputs import task_inputs
 from dab_guard.python.argv import NO_INPUTS, TaskInputs
 from dab_guard.python.facts import CallFact, LogModel, ModelUse, ModuleFacts, Registration, facts_of
@@ -33,15 +34,7 @@ from dab_guard.python.pip import (
     parse_requirement,
     parse_version,
 )
-from dab_guard.python.sources import (
-    EntryPoint,
-    PythonSource,
-    SourceCache,
-    cache_for,
-    entry_points,
-    module_file,
-    notebook_file,
-)
+from dab_guard.python.sources import PythonSource, SourceCache, module_file, notebook_file
 from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN, Traced
 
 _MAX_FILES = 300  # bundle modules followed per task: bounded work on huge repositories
@@ -671,7 +664,12 @@ def module_registers_to_uc(target: Target, program: TaskProgram, facts: ModuleFa
 AGENT_IMPORTS = ("langgraph", "databricks_langchain", "databricks.agents", "databricks_openai")
 
 
-def model_use_of_task(target: Target, job_path: PathParts, task: YMap) -> ModelUse:
+def task_uses_models(target: Target, job_path: PathParts, task: YMap) -> ModelUse:
+    """Whether task ``task`` of the job at ``job_path`` logs models, registers them to Unity Catalog or runs agents.
+
+    Read from the Python the task runs (its entry point, ``%run`` notebooks, and the bundle modules they import).
+    Unknown (no local entry point, a file that does not parse) is ``ModelUse()``: nothing is claimed.
+    """
     job = _job_at(target, job_path)
     if job is None:
         return ModelUse()
@@ -734,7 +732,7 @@ def model_use(target: Target, ref: TaskRef) -> ModelUse:
     return ModelUse(logs, registers, agents, ", ".join(evidence))
 
 
-def code_pip_packages(target: Target, ref: TaskRef) -> list[PipPackage]:
+def task_notebook_packages(target: Target, ref: TaskRef) -> list[PipPackage]:
     """The packages the code of task ``ref`` installs itself (``%pip install`` cells, ``pip install`` subprocesses)."""
     program = program_for(target, ref)
     if program is None:

@@ -15,6 +15,8 @@ from typing import TextIO
 from dab_guard.bundle.loader import load_bundle
 from dab_guard.bundle.resolve import resolve_target
 from dab_guard.config import Settings
+from dab_guard.engine import choose_targets, limits_from
+from dab_guard.rules.workspace import missing_schemas
 from dab_guard.workspace.client import WorkspaceError
 from dab_guard.workspace.lookups import resolve_lookups
 from dab_guard.workspace.session import OnlineOptions, OnlineSession
@@ -38,9 +40,6 @@ def preflight(
     confirm: Callable[[str], bool] = lambda _question: False,
     out: TextIO,
 ) -> PreflightOutcome:
-    from dab_guard.engine import choose_targets, limits_from
-    from dab_guard.rules.workspace import missing_schemas
-
     options = options or OnlineOptions()
     session = OnlineSession(options)
     outcome = PreflightOutcome()
