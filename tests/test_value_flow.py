@@ -38,6 +38,9 @@ DECLARATIONS = [
     'p.add_argument("--tags", nargs="*")',
     'p.add_argument("--stage", nargs="?", const="dev")',
     'p.add_argument("table")',
+    'p.add_argument("--rest", nargs=argparse.REMAINDER)',
+    'p.add_argument("--count", type=int)',
+    'p.add_argument("--files", nargs=argparse.ZERO_OR_MORE)',
 ]
 COMMAND_LINES = [
     "--catalog main --schema ml t1",
@@ -49,6 +52,10 @@ COMMAND_LINES = [
     "--stage prod t1",
     "--catalog main -- t1",
     "--catalog -5 t1",
+    "-s=ml --catalog=main t1",
+    "--schema=ml t1 --count 3",
+    "--files a b --catalog main t1",
+    "--catalog main t1 --rest --schema x",
 ]
 
 
@@ -65,7 +72,7 @@ def _specs() -> list:  # type: ignore[type-arg]
 def _real_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     for line in DECLARATIONS:
-        eval(line, {"p": p})  # the test's own declarations, not user code
+        eval(line, {"p": p, "argparse": argparse})  # the test's own declarations, not user code
     return p
 
 
@@ -82,6 +89,7 @@ def test_each_value_read_from_a_command_line_is_what_argparse_gives(line: str) -
     assert claimed, line
     for dest, text in claimed.items():
         assert real[dest] == text, (line, dest)
+    assert "count" not in claimed  # type=int: the value is what int() makes of the word
 
 
 @pytest.mark.parametrize(
@@ -92,6 +100,7 @@ def test_each_value_read_from_a_command_line_is_what_argparse_gives(line: str) -
         "t1 t2",  # unrecognised arguments
         f"--catalog main {UNKNOWN} t1",  # a word known only per run where an option may stand
         "-vx t1",  # grouped short options
+        "-h",  # argparse prints the help and exits
     ],
 )
 def test_a_command_line_argparse_would_refuse_or_dab_guard_cannot_tell_claims_nothing(line: str) -> None:
@@ -118,7 +127,7 @@ def test_a_finding_from_a_passed_value_says_where_the_value_is_set() -> None:
     """The issue's example: ``f"{args.schema}.demo_model"`` with ``--schema ${var.schema}`` is a two-part name."""
     (finding,) = _findings(FIXTURES / "dg210" / "bad_argparse_long_option", "DG210")
     assert "'ml.demo_model' has 2 parts" in finding.message
-    assert "(from `--schema` of task `log_model`, databricks.yml:24)" in finding.message
+    assert "(from `--schema` of task `log_model`, databricks.yml:24, the value of ${var.schema} defined at databricks.yml:6:3)" in finding.message
 
 
 def test_job_parameters_win_over_base_parameters_and_say_so() -> None:
@@ -129,12 +138,14 @@ def test_job_parameters_win_over_base_parameters_and_say_so() -> None:
 
 def test_an_environment_variable_names_its_cluster() -> None:
     (finding,) = _findings(FIXTURES / "dg210" / "bad_env_var", "DG210")
-    assert "spark_env_vars.MODEL_SCHEMA of cluster `ml`, databricks.yml:20" in finding.message
+    assert "spark_env_vars.MODEL_SCHEMA of job cluster `ml`, databricks.yml:20" in finding.message
 
 
 def test_a_value_overridden_in_one_target_is_judged_in_that_target() -> None:
     (finding,) = _findings(FIXTURES / "dg210" / "bad_one_target_only", "DG210")
     assert finding.targets == ("prod",)
+    # the finding points at the parameter; the message names where prod sets the variable
+    assert "value of ${var.schema} defined at databricks.yml:6:3, set for target 'prod' at databricks.yml:31" in finding.message
 
 
 def test_mlflow_3_default_registry_is_given_as_the_reason() -> None:
@@ -188,7 +199,11 @@ def test_online_findings_say_where_the_name_comes_from(fixture: str, rule: str, 
     finally:
         server.stop()
     (finding,) = [f for f in result.findings if f.rule == rule]
-    assert re.search(r"\(from `--catalog` of task `\w+`, databricks\.yml:\d+; `--schema` of task `\w+`, databricks\.yml:\d+", finding.message)
+    assert re.search(
+        r"\(from `--catalog` of task `\w+`, databricks\.yml:\d+, the value of \$\{var\.catalog\} defined at databricks\.yml:\d+:\d+; "
+        r"`--schema` of task `\w+`, databricks\.yml:\d+, the value of \$\{var\.schema\}",
+        finding.message,
+    ), finding.message
 
 
 # --- the template's own scripts -----------------------------------------------------------------------------------
@@ -287,3 +302,90 @@ def test_task_inputs_of_wheel_and_notebook_tasks(tmp_path: Path) -> None:
     notebook = task_inputs(target, refs["notebook"], None)
     assert notebook.argv is None
     assert {k: v.text for k, v in notebook.widgets.items()} == {"schema": "ml", "secret": UNKNOWN, "catalog": "main", "run_date": UNKNOWN}
+
+
+# --- what the code does to its inputs before reading them ----------------------------------------------------------
+
+REWRITES = {
+    "an attribute assigned after the parse": (
+        '["--catalog", "main", "--schema", ""]',
+        "args = parser.parse_args()\nif not args.schema:\n    args.schema = 'ml'\n",
+        'f"{args.catalog}.{args.schema}.m"',
+    ),
+    "setattr on the namespace": (
+        '["--catalog", "main", "--schema", "ml"]',
+        "args = parser.parse_args()\nsetattr(args, 'schema', 'ml.v2')\n",
+        'f"{args.catalog}.{args.schema}"',
+    ),
+    "sys.argv rewritten": (
+        '["--catalog", "main", "--schema", ""]',
+        "sys.argv = [sys.argv[0], '--catalog', 'main', '--schema', 'ml']\nargs = parser.parse_args()\n",
+        'f"{args.catalog}.{args.schema}.m"',
+    ),
+    "sys.argv changed in place": (
+        '["extra", "forecaster"]',
+        "sys.argv.pop(1)\nargs = parser.parse_args()\n",
+        "sys.argv[1]",
+    ),
+    "a helper handed an explicit list": (
+        '["--catalog", "main", "--schema", ""]',
+        "def get_args(argv=None):\n    return parser.parse_args(argv)\nargs = get_args(['--catalog', 'main', '--schema', 'ml'])\n",
+        'f"{args.catalog}.{args.schema}.m"',
+    ),
+    "a converter": (
+        '["--catalog", "main", "--schema", "ml.v2"]',
+        "args = parser.parse_args()\n",
+        'f"{args.catalog}.{args.schema}.m"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REWRITES))
+def test_values_the_code_changes_before_reading_them_claim_nothing(case: str, tmp_path: Path) -> None:
+    parameters, parse, name = REWRITES[case]
+    converter = ", type=lambda s: s.split('.')[0]" if case == "a converter" else ""
+    script = (
+        "import argparse\nimport sys\n\nimport mlflow\n\nparser = argparse.ArgumentParser()\n"
+        f"parser.add_argument('--catalog')\nparser.add_argument('--schema'{converter})\n{parse}"
+        f"mlflow.set_registry_uri('databricks-uc')\nmlflow.register_model('runs:/a/m', {name})\n"
+    )
+    yml = (FIXTURES / "dg210" / "bad_sys_argv" / "databricks.yml").read_text().replace('["${var.schema}.forecaster"]', parameters)
+    bundle = write_files(tmp_path, {"databricks.yml": yml, "src/train.py": script})
+    assert _findings(bundle, "DG210") == []
+    # the same parameters read without the change are followed (so the case above is silent for its reason)
+    plain = script.replace(parse, "args = parser.parse_args()\n").replace(converter, "")
+    write_files(tmp_path, {"src/train.py": plain})
+    assert _findings(bundle, "DG210") != []
+
+
+def test_environment_set_by_the_code_is_not_the_clusters(tmp_path: Path) -> None:
+    fixture = FIXTURES / "dg210" / "bad_env_var"
+    script = (fixture / "src" / "train.py").read_text().replace("import mlflow\n", "import mlflow\n\nos.environ['MODEL_SCHEMA'] = 'ml'\n", 1)
+    bundle = write_files(tmp_path, {"databricks.yml": (fixture / "databricks.yml").read_text(), "src/train.py": script.replace("  # expect: DG210", "")})
+    assert _findings(bundle, "DG210") == []
+
+
+def test_a_run_magic_with_arguments_hands_its_own_widgets(tmp_path: Path) -> None:
+    fixture = FIXTURES / "dg210" / "bad_widget_with_default"
+    register = (fixture / "src" / "train.py").read_text().replace("  # expect: DG210", "")
+    caller = '# Databricks notebook source\n# MAGIC %run ./register $catalog="main" $schema="ml"\n'
+    yml = (fixture / "databricks.yml").read_text().replace("src/train.py", "src/caller.py")
+    bundle = write_files(tmp_path, {"databricks.yml": yml, "src/caller.py": caller, "src/register.py": register})
+    assert _findings(bundle, "DG210") == []
+
+
+@pytest.mark.parametrize(
+    ("spark_conf", "expected"),
+    [("databricks", False), ("databricks-uc", True)],
+)
+def test_the_registry_uri_spark_setting_decides_before_mlflow_3s_default(spark_conf: str, expected: bool, tmp_path: Path) -> None:
+    fixture = FIXTURES / "dg204" / "bad_mlflow3_default_registry"
+    yml = (fixture / "databricks.yml").read_text().replace(
+        "            data_security_mode: SINGLE_USER\n",
+        f"            data_security_mode: SINGLE_USER\n            spark_conf:\n              spark.mlflow.modelRegistryUri: {spark_conf}\n",
+    )
+    bundle = write_files(tmp_path, {"databricks.yml": yml, "src/train.py": (fixture / "src" / "train.py").read_text()})
+    findings = _findings(bundle, "DG204")
+    assert bool(findings) is expected
+    if expected:
+        assert "spark.mlflow.modelRegistryUri is 'databricks-uc'" in findings[0].message

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from dab_guard.bundle.clusters import ClusterSpec, TaskRef
+from dab_guard.bundle.clusters import ClusterKind, ClusterSpec, TaskRef
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Loc
@@ -25,6 +25,8 @@ from dab_guard.python.argv import UNKNOWN, Passed, TaskInputs
 
 _DYNAMIC = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _UNRESOLVED = re.compile(r"\$\{[^}]*\}?")
+# name -> (default, where it is set, the note of the variable it was substituted from)
+JobParameters = dict[str, tuple[str, Loc | None, str | None]]
 _JOB_PARAMETER = re.compile(r"^job\.parameters\.(?:`([^`]+)`|([\w.-]+))$")
 
 
@@ -44,9 +46,9 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _job_parameters(job: YMap | None) -> dict[str, tuple[str, Loc | None]]:
-    """The job's parameters: name -> (default, where it is set). An empty default is unknown."""
-    out: dict[str, tuple[str, Loc | None]] = {}
+def _job_parameters(job: YMap | None) -> dict[str, tuple[str, Loc | None, str | None]]:
+    """The job's parameters: name -> (default, where it is set, its variable's note). An empty default is unknown."""
+    out: dict[str, tuple[str, Loc | None, str | None]] = {}
     parameters = job.get("parameters") if job is not None else None
     for entry in parameters if isinstance(parameters, YSeq) else ():
         if not isinstance(entry, YMap) or not isinstance(entry.get("name"), str):
@@ -54,11 +56,11 @@ def _job_parameters(job: YMap | None) -> dict[str, tuple[str, Loc | None]]:
         default = _text(entry.get("default"))
         if default is None:
             continue
-        out[entry["name"]] = (_substituted(default, {}) if default else UNKNOWN, entry.val_loc("default") or entry.val_loc("name"))
+        out[entry["name"]] = (_substituted(default, {}) if default else UNKNOWN, entry.val_loc("default") or entry.val_loc("name"), entry.note("default"))
     return out
 
 
-def _substituted(text: str, job_parameters: dict[str, tuple[str, Loc | None]]) -> str:
+def _substituted(text: str, job_parameters: JobParameters) -> str:
     """``text`` with ``{{job.parameters.x}}`` replaced by the default, other dynamic references and unresolved
     ``${...}`` references as unknown."""
 
@@ -77,30 +79,32 @@ def _substituted(text: str, job_parameters: dict[str, tuple[str, Loc | None]]) -
     return text
 
 
-def _argv(section: YMap, key: str, owner: str, job_parameters: dict[str, tuple[str, Loc | None]]) -> list[Passed] | None:
+def _argv(section: YMap, key: str, owner: str, job_parameters: JobParameters) -> list[Passed] | None:
     words = section.get(key)
     if not isinstance(words, YSeq):
         return None
     out: list[Passed] = []
     for index, word in enumerate(words):
         text = _text(word)
-        out.append(Passed(UNKNOWN if text is None else _substituted(text, job_parameters), f"parameter {index + 1}", owner, words.item_loc(index)))
+        text = UNKNOWN if text is None else _substituted(text, job_parameters)
+        out.append(Passed(text, f"parameter {index + 1}", owner, words.item_loc(index), words.note(index)))
     return out
 
 
-def _named(section: YMap, key: str, owner: str, job_parameters: dict[str, tuple[str, Loc | None]], label: str) -> dict[str, Passed]:
+def _named(section: YMap, key: str, owner: str, job_parameters: JobParameters, label: str) -> dict[str, Passed]:
     values = section.get(key)
     out: dict[str, Passed] = {}
     if not isinstance(values, YMap):
         return out
     for name, value in values.items():
         text = _text(value)
-        out[name] = Passed(UNKNOWN if text is None else _substituted(text, job_parameters), f"{label}.{name}", owner, values.val_loc(name))
+        text = UNKNOWN if text is None else _substituted(text, job_parameters)
+        out[name] = Passed(text, f"{label}.{name}", owner, values.val_loc(name), values.note(name))
     return out
 
 
-def _pushed(job_parameters: dict[str, tuple[str, Loc | None]], job_key: str) -> dict[str, Passed]:
-    return {name: Passed(text, f"job parameter `{name}`", f"job `{job_key}`", loc) for name, (text, loc) in job_parameters.items()}
+def _pushed(job_parameters: JobParameters, job_key: str) -> dict[str, Passed]:
+    return {name: Passed(text, f"job parameter `{name}`", f"job `{job_key}`", loc, note) for name, (text, loc, note) in job_parameters.items()}
 
 
 def task_inputs(target: Target, ref: TaskRef, cluster: ClusterSpec | None) -> TaskInputs:
@@ -126,11 +130,22 @@ def task_inputs(target: Target, ref: TaskRef, cluster: ClusterSpec | None) -> Ta
         else:
             argv = _argv(wheel, "parameters", owner, job_parameters) or []
     env: dict[str, Passed] = {}
+    conf: dict[str, Passed] = {}
     if cluster is not None:
-        env_vars = cluster.spec.get("spark_env_vars")
-        if isinstance(env_vars, YMap):
-            cluster_owner = f"cluster `{cluster.label}`"
-            for name, value in env_vars.items():
+        cluster_owner = _cluster_name(cluster)
+        for section, into in (("spark_env_vars", env), ("spark_conf", conf)):
+            values = cluster.spec.get(section)
+            if not isinstance(values, YMap):
+                continue
+            for name, value in values.items():
                 text = _text(value)
-                env[name] = Passed(UNKNOWN if text is None else _substituted(text, {}), f"spark_env_vars.{name}", cluster_owner, env_vars.val_loc(name))
-    return TaskInputs(tuple(argv) if argv is not None else None, widgets, env)
+                into[name] = Passed(UNKNOWN if text is None else _substituted(text, {}), f"{section}.{name}", cluster_owner, values.val_loc(name), values.note(name))
+    return TaskInputs(tuple(argv) if argv is not None else None, widgets, env, conf)
+
+
+def _cluster_name(cluster: ClusterSpec) -> str:
+    if cluster.kind is ClusterKind.TASK_CLUSTER:
+        return f"the new_cluster of task `{cluster.label}`"
+    if cluster.kind is ClusterKind.JOB_CLUSTER:
+        return f"job cluster `{cluster.label}`"
+    return f"cluster `{cluster.label}`"

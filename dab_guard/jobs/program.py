@@ -35,7 +35,7 @@ from dab_guard.python.pip import (
     parse_version,
 )
 from dab_guard.python.sources import PythonSource, SourceCache, module_file, notebook_file
-from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN, Traced
+from dab_guard.python.values import CWD, MARKERS, SCRIPT, SCRIPT_DIR, UNKNOWN, Traced, display
 
 _MAX_FILES = 300  # bundle modules followed per task: bounded work on huge repositories
 _MAX_RUNS = 50
@@ -95,7 +95,7 @@ class TaskProgram:
     def inputs(self) -> TaskInputs:
         """The values the task hands its code (command line, widgets, environment), worked out when first asked."""
         if self._inputs is None:
-            self._inputs = self.inputs_of() if self.inputs_of is not None else NO_INPUTS
+            self._inputs = _as_the_code_sees_them(self.inputs_of() if self.inputs_of is not None else NO_INPUTS, self)
         return self._inputs
 
     def sources(self) -> list[PythonSource]:
@@ -118,6 +118,29 @@ class TaskProgram:
 
     def run_facts(self) -> list[ModuleFacts]:
         return [facts_of(s) for s in self.runs if s.tree is not None]
+
+
+def _as_the_code_sees_them(inputs: TaskInputs, program: TaskProgram) -> TaskInputs:
+    """What the task passes, less what its own code changes before reading it: a rewritten ``sys.argv``, environment
+    variables it sets, widgets of a notebook ``%run`` with arguments. Those stay unknown."""
+    if inputs is NO_INPUTS:
+        return inputs
+    argv, widgets, env = inputs.argv, inputs.widgets, inputs.env
+    for source in program.sources():
+        if source.tree is None and not source.magics:
+            continue
+        rewrites = facts_of(source).input_rewrites
+        if rewrites.argv:
+            argv = None
+        if rewrites.all_env:
+            env = {}
+        elif rewrites.env_keys:
+            env = {k: v for k, v in env.items() if k not in rewrites.env_keys}
+        if rewrites.run_arguments:
+            widgets = {}
+    if (argv, widgets, env) == (inputs.argv, inputs.widgets, inputs.env):
+        return inputs
+    return TaskInputs(argv, widgets, env, inputs.spark_conf)
 
 
 def _resolve_import(
@@ -627,11 +650,18 @@ def uc_registry_reason(target: Target, program: TaskProgram, facts: ModuleFacts,
     """
     if facts.registry_is_uc(call):
         return ""
-    if any(s.tree is not None and facts_of(s).registry_uris for s in program.sources()):
+    sources = [s for s in program.sources() if s.tree is not None]
+    if any(facts_of(s).registry_uris or facts_of(s).input_rewrites.registry for s in sources):
         return None  # the code sets another registry, or one that cannot be told
-    env = program.inputs.env.get("MLFLOW_REGISTRY_URI")
-    if env is not None:
-        return f"MLFLOW_REGISTRY_URI is {env.text!r} ({env.describe()})" if env.text.startswith("databricks-uc") else None
+    # MLflow takes MLFLOW_REGISTRY_URI, then the Spark setting, then its default.
+    for setting_name, found in (
+        ("MLFLOW_REGISTRY_URI", program.inputs.env.get("MLFLOW_REGISTRY_URI")),
+        ("spark.mlflow.modelRegistryUri", program.inputs.spark_conf.get("spark.mlflow.modelRegistryUri")),
+    ):
+        if found is not None:
+            if not found.text.startswith("databricks-uc"):
+                return None
+            return f"{setting_name} is {display(found.text)!r} ({found.describe()})"
     version = task_mlflow(target, program, setting)
     if version is None or version.major < 3:
         return None

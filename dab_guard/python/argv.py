@@ -22,6 +22,8 @@ _FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_c
 # Actions whose value is a list, never one string.
 _LIST_ACTIONS = frozenset({"append", "extend"})
 _BOOLEAN_OPTIONAL = "BooleanOptionalAction"
+# The nargs constants of argparse, by name.
+_NARGS_NAMES = {"OPTIONAL": "?", "ZERO_OR_MORE": "*", "ONE_OR_MORE": "+", "REMAINDER": "...", "PARSER": "A..."}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,12 @@ class Passed:
     what: str
     owner: str
     loc: Loc | None
+    note: str | None = None  # where a substituted variable's value is set ("value of ${var.schema} defined at ...")
 
     def describe(self) -> str:
         where = f", {self.loc.file}:{self.loc.line}" if self.loc is not None else ""
-        return f"{self.what} of {self.owner}{where}"
+        note = f", the {self.note}" if self.note else ""
+        return f"{self.what} of {self.owner}{where}{note}"
 
     @property
     def known(self) -> bool:
@@ -59,6 +63,7 @@ class TaskInputs:
     argv: tuple[Passed, ...] | None = None
     widgets: Mapping[str, Passed] = dataclasses.field(default_factory=dict)
     env: Mapping[str, Passed] = dataclasses.field(default_factory=dict)
+    spark_conf: Mapping[str, Passed] = dataclasses.field(default_factory=dict)  # of the task's cluster
 
 
 NO_INPUTS = TaskInputs()
@@ -70,7 +75,8 @@ class ArgSpec:
 
     flags: tuple[str, ...]
     dest: str
-    takes: str  # "one" string, "optional" (nargs="?"), "many" (a list) or "none" (a flag)
+    takes: str  # "one" string, "optional" (nargs="?"), "many" (a list), "rest" (REMAINDER) or "none" (a flag)
+    converted: bool = False  # type= other than str: the value is what the converter makes of the word
 
 
 def _const(node: ast.expr | None) -> object:
@@ -105,13 +111,20 @@ def arg_spec(call: ast.Call) -> ArgSpec | None:
         elif value != "store":
             return None  # a custom action: what it does with the words is its own
     if "nargs" in keywords and takes != "none":
-        nargs = _const(keywords["nargs"])
+        node = keywords["nargs"]
+        nargs = _NARGS_NAMES.get(node.attr) if isinstance(node, ast.Attribute) else _const(node)
+        if isinstance(node, ast.Attribute) and nargs is None:
+            return None
         if nargs == "?":
             takes = "optional"
-        elif nargs in ("*", "+", "...", "A...") or isinstance(nargs, int):
+        elif nargs == "...":
+            takes = "rest"
+        elif nargs in ("*", "+") or (isinstance(nargs, int) and not isinstance(nargs, bool)):
             takes = "many"
         elif nargs is not None:
-            return None
+            return None  # a sub-parser's words (A...), or what cannot be read
+    converter = keywords.get("type")
+    converted = converter is not None and not (isinstance(converter, ast.Name) and converter.id == "str")
     dest_node = keywords.get("dest")
     dest = _const(dest_node) if dest_node is not None else None
     if dest_node is not None and not isinstance(dest, str):
@@ -122,7 +135,32 @@ def arg_spec(call: ast.Call) -> ArgSpec | None:
         else:
             long = next((f for f in texts if f.startswith("--")), texts[0])
             dest = long.lstrip("-").replace("-", "_")
-    return ArgSpec(flags, dest, takes)
+    return ArgSpec(flags, dest, takes, converted)
+
+
+def _option(options: Mapping[str, ArgSpec], text: str, allow_abbrev: bool) -> tuple[ArgSpec, str, str | None] | None:
+    """The option a word names, as argparse finds it: the whole word, then ``flag=value``, then a unique prefix of a
+    long option (``--cat``) or a short option with its value attached (``-sml``); with the value written in it."""
+    spec = options.get(text)
+    if spec is not None:
+        return spec, text, None
+    if "=" in text:
+        flag, _, attached = text.partition("=")
+        if flag in options:
+            return options[flag], flag, attached
+    if text.startswith("--"):
+        if not allow_abbrev:
+            return None
+        flag, equals, attached = text.partition("=")
+        matches = {id(s): (s, f) for f, s in options.items() if f.startswith("--") and f.startswith(flag)}
+        if len(matches) != 1:
+            return None
+        found, full = next(iter(matches.values()))
+        return found, full, attached if equals else None
+    short = options.get(text[:2])
+    if short is None or short.takes == "none":
+        return None  # grouped short flags (-abc), or an option dab-guard does not know
+    return short, text[:2], text[2:]
 
 
 def _option_like(text: str) -> bool:
@@ -145,8 +183,8 @@ def parse_command_line(
     if add_help:
         options["-h"] = options["--help"] = ArgSpec(("-h", "--help"), "help", "none")
     for declared in specs:
-        for option in declared.flags:
-            options[option] = declared
+        for option_string in declared.flags:
+            options[option_string] = declared
     positionals = [s for s in specs if not s.flags]
     out: dict[str, Passed | None] = {}
     index = 0
@@ -163,37 +201,35 @@ def parse_command_line(
                 index += 1
                 continue
         if not only_positionals and _option_like(text):
-            flag, equals, attached = text.partition("=") if text.startswith("--") else (text, "", "")
-            spec: ArgSpec | None = options.get(flag)
-            if spec is None and text.startswith("--") and allow_abbrev:
-                matches = {id(s): s for f, s in options.items() if f.startswith("--") and f.startswith(flag)}
-                spec = next(iter(matches.values())) if len(matches) == 1 else None
-            if spec is None and not text.startswith("--") and len(text) > 2:
-                short = options.get(text[:2])
-                if short is None or short.takes == "none":
-                    return None  # grouped short flags (-abc), or an option dab-guard does not know
-                spec, flag, equals, attached = short, text[:2], "=", text[2:]
-            if spec is None:
-                return None  # not declared where dab-guard can see it: it may take a value
+            option = _option(options, text, allow_abbrev)
+            if option is None:
+                return None  # not declared where dab-guard can see it (it may take a value), or ambiguous
+            spec, flag, attached = option
+            if spec.dest == "help" and spec.takes == "none":
+                return None  # argparse prints the help and exits
             index += 1
             if spec.takes == "none":
-                if equals:
+                if attached is not None:
                     return None
                 out[spec.dest] = None
                 continue
-            if equals:
-                out[spec.dest] = dataclasses.replace(word, text=attached) if spec.takes != "many" else None
+            if spec.takes == "rest":
+                out[spec.dest] = None
+                break  # everything after it is its value
+            if attached is not None:
+                value = _named(dataclasses.replace(word, text=attached), f"`{flag}`")
+                out[spec.dest] = value if spec.takes != "many" and not spec.converted else None
                 continue
             following = argv[index] if index < len(argv) else None
             takes_next = following is not None and not _option_like(following.text) and not following.text.startswith(UNKNOWN + "-")
             if spec.takes == "one":
                 if following is None or not takes_next:
                     return None  # argparse stops with "expected one argument"
-                out[spec.dest] = _named(following, f"`{flag}`")
+                out[spec.dest] = None if spec.converted else _named(following, f"`{flag}`")
                 index += 1
             elif spec.takes == "optional":
                 if takes_next and following is not None:
-                    out[spec.dest] = _named(following, f"`{flag}`")
+                    out[spec.dest] = None if spec.converted else _named(following, f"`{flag}`")
                     index += 1
                 else:
                     out[spec.dest] = None  # the option's const
@@ -209,7 +245,7 @@ def parse_command_line(
             continue
         argument = positionals[next_positional]
         if argument.takes == "one":
-            out[argument.dest] = _named(word, f"argument `{argument.dest}`")
+            out[argument.dest] = None if argument.converted else _named(word, f"argument `{argument.dest}`")
             next_positional += 1
         else:
             # A positional with nargs: how argparse shares the words out is not followed; the rest is unknown.

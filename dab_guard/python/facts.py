@@ -179,6 +179,17 @@ class PipCommand:
 
 
 @dataclass
+class InputRewrites:
+    """What a module does to the values a task hands its code before reading them."""
+
+    argv: bool = False  # assigns sys.argv or changes it in place
+    env_keys: set[str] = field(default_factory=set)  # environment variables it sets or removes
+    all_env: bool = False  # changes the environment in a way that names no single variable
+    registry: bool = False  # names MLFLOW_REGISTRY_URI or the Spark setting of the registry URI
+    run_arguments: bool = False  # `%run ./other $name=value`: widgets of that run come from the magic
+
+
+@dataclass
 class ModuleFacts:
     source: PythonSource
     module_scope: Scope
@@ -242,6 +253,66 @@ class ModuleFacts:
 
     def scope_of(self, node: ast.AST) -> Scope | None:
         return self.scopes.get(id(node))
+
+    def rebinds_attribute(self, name: str, attribute: str) -> bool:
+        rebound, whole = self._rebound
+        return name in whole or (name, attribute) in rebound
+
+    @cached_property
+    def _rebound(self) -> tuple[set[tuple[str, str]], set[str]]:
+        """(name, attribute) pairs the code assigns (``args.schema = ...``), and names whose attributes it may
+        change any way (``setattr(args, ...)``, ``vars(args)``, ``args.__dict__``)."""
+        pairs: set[tuple[str, str]] = set()
+        whole: set[str] = set()
+        for node in ast.walk(self.tree) if self.tree is not None else ():
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if isinstance(node.ctx, (ast.Store, ast.Del)):
+                    pairs.add((node.value.id, node.attr))
+                elif node.attr == "__dict__":
+                    whole.add(node.value.id)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("setattr", "vars", "delattr")
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+            ):
+                whole.add(node.args[0].id)
+        return pairs, whole
+
+    @cached_property
+    def input_rewrites(self) -> InputRewrites:
+        """What the code changes of what a task hands it: ``sys.argv``, environment variables, the registry URI."""
+        out = InputRewrites()
+        for node in ast.walk(self.tree) if self.tree is not None else ():
+            if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                target = node.value if isinstance(node, ast.Subscript) else node
+                name = self.qualname(target) if isinstance(target, (ast.Attribute, ast.Name)) else None
+                if name == "sys.argv":
+                    out.argv = True
+                elif name == "os.environ" and isinstance(node, ast.Subscript):
+                    key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+                    if isinstance(key, str):
+                        out.env_keys.add(key)
+                    else:
+                        out.all_env = True
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = self.qualname(node.func.value) if isinstance(node.func.value, (ast.Attribute, ast.Name)) else None
+                method = node.func.attr
+                if owner == "sys.argv" and method not in ("index", "count", "copy"):
+                    out.argv = True
+                elif (owner == "os.environ" and method in ("update", "setdefault", "pop", "popitem", "clear")) or (
+                    owner == "os" and method in ("putenv", "unsetenv")
+                ):
+                    key = node.args[0].value if method in ("setdefault", "pop", "putenv", "unsetenv") and node.args and isinstance(node.args[0], ast.Constant) else None
+                    if isinstance(key, str):
+                        out.env_keys.add(key)
+                    else:
+                        out.all_env = True
+        text = self.source.text
+        out.registry = "MLFLOW_REGISTRY_URI" in text or "modelRegistryUri" in text
+        out.run_arguments = any(m.command == "run" and "$" in m.args for m in self.source.magics)
+        return out
 
     def method_calls(self, method: str) -> list[MethodCall]:
         return [

@@ -126,6 +126,8 @@ class CodeIndex(Protocol):
 
     def method_calls(self, method: str) -> list[MethodCall]: ...
 
+    def rebinds_attribute(self, name: str, attribute: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Traced:
@@ -207,6 +209,8 @@ class Evaluator:
                 inner = self.value(node.value, scope, at, block, depth)
                 return None if inner is None else dirname(inner)
             self.asked = True  # `args.schema` may be an argparse result
+            if isinstance(node.value, ast.Name) and self.index is not None and self.index.rebinds_attribute(node.value.id, node.attr):
+                return None  # `args.schema = ...` (or setattr, vars(args)) somewhere: the parsed word may not be it
             if self.inputs.argv is not None:
                 namespace = self._namespace(node.value, scope, at, block)
                 if namespace is not None:
@@ -276,6 +280,10 @@ class Evaluator:
                 return None  # parse_known_args gives (namespace, extras); the others the namespace itself
             return self._parse(node, scope, at, block, known_only)
         if isinstance(func, ast.Name) and position is None and self.index is not None:
+            # `get_args()` or `get_args(argv)` passing the command line on; `get_args(["--x", "y"])` parses that list.
+            passed = [*node.args, *(k.value for k in node.keywords)]
+            if not all(self._is_command_line(arg, scope) for arg in passed):
+                return None
             function = self.index.function_named(func.id, scope)
             inner = self.index.scope_of(function) if function is not None else None
             if function is None or inner is None:
@@ -360,7 +368,11 @@ class Evaluator:
         parameter of the enclosing function that defaults to None (``def main(argv=None)``)."""
         keyword = next((k.value for k in call.keywords if k.arg == "args"), None)
         given = call.args[0] if call.args else keyword
-        if given is None or (isinstance(given, ast.Constant) and given.value is None):
+        return given is None or self._is_command_line(given, scope)
+
+    def _is_command_line(self, given: ast.expr, scope: Scope) -> bool:
+        """None, ``sys.argv[1:]``, or a parameter of the enclosing function that defaults to None."""
+        if isinstance(given, ast.Constant) and given.value is None:
             return True
         if isinstance(given, ast.Subscript) and self.qualname(given.value) == "sys.argv" and isinstance(given.slice, ast.Slice):
             lower, upper = given.slice.lower, given.slice.upper

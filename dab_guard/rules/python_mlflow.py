@@ -504,8 +504,9 @@ class StaleLangchain(Rule):
 class UcModelName(Rule):
     """
     ## What it does
-    For a registration to Unity Catalog (after `mlflow.set_registry_uri("databricks-uc")`, or a name that is meant
-    to be three parts), checks the model name is `catalog.schema.model`: exactly three parts, none empty. Applies
+    For a registration to Unity Catalog (after `mlflow.set_registry_uri("databricks-uc")`, with
+    `MLFLOW_REGISTRY_URI` or `spark.mlflow.modelRegistryUri` set to it on the cluster, on MLflow 3 when the code sets
+    no registry, or a name that is meant to be three parts), checks the model name is `catalog.schema.model`: exactly three parts, none empty. Applies
     to `registered_model_name=` and `mlflow.register_model(model_uri, name)`. Names built from values the job
     passes (`--schema ${var.schema}` read with argparse, `sys.argv`, widgets, `spark_env_vars`) are checked per
     target with those values, and the finding says where each is set. Names built from unknown values are
