@@ -346,18 +346,18 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     if rel.endswith(".ipynb"):
         # A notebook finding points at the JSON line holding the code line, where its noqa comment for DG201 is written.
         try:
-            text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
+            text = _file_text(bundle, rel)
         except OSError:
             return {}
         return python_suppressions((n, line) for n, line in enumerate(text.splitlines(), start=1) if "noqa" in line)
     if not rel.endswith(".py"):
         # Scripts, Makefiles and CI files (DG113) take the same `# dab-guard: ignore[...]` comments as YAML.
         try:
-            return yaml_suppressions((bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace"))
+            return yaml_suppressions(_file_text(bundle, rel))
         except OSError:
             return {}
     try:
-        text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
+        text = _file_text(bundle, rel)
     except OSError:
         return {}
     if "noqa" not in text:
@@ -370,3 +370,10 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         pass
     return python_suppressions(comments)
+
+
+def _file_text(bundle: Bundle, rel: str) -> str:
+    """The text of bundle file ``rel`` as the run read it (the reader's, an editor's unsaved text, else the disk's)."""
+    path = bundle.root_dir / rel
+    text = bundle.reader.text(path.resolve())
+    return path.read_text(encoding="utf-8", errors="replace") if text is None else text

@@ -40,6 +40,7 @@ from typing import Any
 from dab_guard.bundle.clusters import TaskRef, iter_job_tasks, iter_jobs
 from dab_guard.bundle.loader import ROOT_NAMES, Bundle
 from dab_guard.bundle.located import YMap, YSeq, file_of
+from dab_guard.bundle.reader import DISK, FileReader
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.yamlread import Limits
 from dab_guard.cache import per_object
@@ -525,14 +526,16 @@ class _Entry:
 class SourceCache:
     """Files of one bundle, each read once and parsed at most once per run (keyed by path, mtime and size)."""
 
-    def __init__(self, root: Path, max_bytes: int, max_python_bytes: int = Limits().max_python_bytes) -> None:
+    def __init__(self, root: Path, max_bytes: int, max_python_bytes: int = Limits().max_python_bytes, reader: FileReader = DISK) -> None:
         self.root = root
+        self.reader = reader  # may stand an editor's text in for a file, and reuse what it parsed before
         self.resolved_root = root.resolve()
         self.max_bytes = max_bytes
         self.max_python_bytes = max_python_bytes
         self._entries: dict[str, _Entry] = {}
         self._exists: dict[str, bool] = {}
         self.modules: dict[tuple[tuple[str, ...], str], str | None] = {}  # (search folders, module) -> file
+        self.trusted = False  # take the files read as they are, without checking the disk again (carried_over)
 
     def is_file(self, rel: str) -> bool:
         """Whether ``rel`` is a file inside the bundle root (symlinks may not lead out of it)."""
@@ -568,23 +571,30 @@ class SourceCache:
                     rel, SourceKind.IPYNB if rel.endswith(".ipynb") else SourceKind.SCRIPT, "", None, SourceProblem(why, 1, 1)
                 )
             else:
-                entry.source = parse_source(rel, entry.data, self.max_python_bytes)
+                entry.source = self.reader.python(rel, entry.data, lambda name, data: parse_source(name, data, self.max_python_bytes))
         return entry.source
 
     def _entry(self, rel: str) -> _Entry | None:
         if not self.is_file(rel):
             return None
+        entry = self._entries.get(rel)
+        if entry is not None and self.trusted:
+            return entry
         path = self.root / rel
         try:
             stat = path.stat()
         except (OSError, ValueError):
             return None
         stamp = (stat.st_mtime_ns, stat.st_size)
-        entry = self._entries.get(rel)
         if entry is not None and entry.stamp == stamp:
             return entry
         data: bytes | None = None
         error: str | None = None
+        text = self.reader.text(path.resolve()) if self.reader is not DISK else None
+        if text is not None:
+            data = text.encode("utf-8")
+            entry = self._entries[rel] = _Entry(stamp, data if len(data) <= self.max_bytes else None)
+            return entry
         if stat.st_size <= self.max_bytes:
             try:
                 with path.open("rb") as handle:
@@ -600,10 +610,27 @@ class SourceCache:
         return entry
 
 
+    def carried_over(self, changed: Iterable[str]) -> SourceCache:
+        """A cache for another load of the same bundle that takes the files this one read as they were, except the
+        ``changed`` ones (a language server between two full checks, which read the disk again)."""
+        dropped = set(changed)
+        copy = SourceCache(self.root, self.max_bytes, self.max_python_bytes, self.reader)
+        copy._entries = {rel: entry for rel, entry in self._entries.items() if rel not in dropped}
+        copy._exists = dict(self._exists)
+        copy.modules = dict(self.modules)
+        copy.trusted = True
+        return copy
+
+
+def use_cache(bundle: Bundle, cache: SourceCache) -> None:
+    """Make ``cache`` the file cache of ``bundle``, before any rule asks :func:`cache_for` for it."""
+    per_object(bundle, "python-sources", lambda: cache)
+
+
 def cache_for(bundle: Bundle, max_bytes: int | None = None) -> SourceCache:
     """The file cache of ``bundle`` (one per loaded bundle, so one per run), bounded by the bundle's limits."""
     limit = max_bytes if max_bytes is not None else bundle.limits.max_file_bytes
-    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit, bundle.limits.max_python_bytes))
+    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit, bundle.limits.max_python_bytes, bundle.reader))
 
 
 # --- entry points ------------------------------------------------------------------------------------------------
