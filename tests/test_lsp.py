@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -442,3 +443,15 @@ def test_an_edit_a_slice_cannot_see_is_checked_in_full(tmp_path: Path) -> None:
     texts = {duplicate: duplicate.read_text().replace("job_1:", "job_2:")}
     assert not session.check(texts).quick, "a resource another file defines too"
 
+
+def test_readme_shows_the_editor_setups() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Your editor") :]
+    for needle in ("dab-guard lsp", "vim.lsp.start", "languages.toml", "eglot", "settings.json"):
+        assert needle in section, needle
+    server = section[section.index("#### The language server") :]
+    vscode = json.loads(server[server.index("```json") + len("```json") : server.index("```", server.index("```json") + 7)])
+    assert [vscode["glspc.server.command"], *vscode["glspc.server.commandArguments"]] == ["dab-guard", "lsp"]
+    assert '{ "dab-guard", "lsp" }' in server and 'args = ["lsp"]' in server and '("dab-guard" "lsp")' in server
+    help_text = subprocess.run([sys.executable, "-m", "dab_guard.cli", "lsp", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert help_text.returncode == 0 and "--stdio" in help_text.stdout
