@@ -5,8 +5,10 @@ baseline. Between two full checks an edit is checked *quickly*, on a slice of th
 the edit touches (an included YAML file, or the files defining the jobs that run an edited script, with the files
 defining the resources they refer to). The findings of that slice that belong to what changed (findings in the edited
 files, or under the resources those files define or run) replace the baseline's; every other finding is the
-baseline's. The slice is used only where it sees everything those findings depend on; otherwise, and always once
-edits pause, a full check follows and replaces it.
+baseline's. Edits whose reach a slice cannot see (the root file, targets, variables, a resource key two files define,
+a module imported by scripts) are checked in full at once. What a slice may still miss (a rule that compares the
+edited resources with others, a script that jobs of other files run too) lasts only until edits pause: then a full
+check follows and replaces it.
 
 What makes either fast: every YAML file is parsed once per text (the reader keeps each document by its text), every
 Python file once per content (its facts ride on the parsed source), and the slice's rules run on a handful of jobs.
