@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--output", type=Path, metavar="FILE", help="write the schema to FILE instead of stdout (atomically)")
     schema.set_defaults(handler=cmd_schema)
 
+    lsp = sub.add_parser("lsp", help="run the language server for editors (LSP over stdin and stdout)")
+    lsp.add_argument("--stdio", action="store_true", help="talk over stdin and stdout (the default, and the only way)")
+    lsp.set_defaults(handler=cmd_lsp)
+
     from dab_guard.new import add_new_parser  # `new` lives in its own module; cookiecutter loads only when it runs
 
     add_new_parser(sub)
@@ -543,6 +547,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(schema_text())
     return EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from dab_guard.lsp.server import serve  # pygls loads only here: no other command imports it
+
+    return serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -344,18 +344,18 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     if rel.endswith(".ipynb"):
         # A notebook finding points at the JSON line holding the code line, where its noqa comment for DG201 is written.
         try:
-            text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
+            text = _file_text(bundle, rel)
         except OSError:
             return {}
         return python_suppressions((n, line) for n, line in enumerate(text.splitlines(), start=1) if "noqa" in line)
     if not rel.endswith(".py"):
         # Scripts, Makefiles and CI files (DG113) take the same `# dab-guard: ignore[...]` comments as YAML.
         try:
-            return yaml_suppressions((bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace"))
+            return yaml_suppressions(_file_text(bundle, rel))
         except OSError:
             return {}
     try:
-        text = (bundle.root_dir / rel).read_text(encoding="utf-8", errors="replace")
+        text = _file_text(bundle, rel)
     except OSError:
         return {}
     if "noqa" not in text:
@@ -370,6 +370,13 @@ def _suppressions(bundle: Bundle, rel: str) -> dict[int, set[str]]:
     return python_suppressions(comments)
 
 
+def _file_text(bundle: Bundle, rel: str) -> str:
+    """The text of bundle file ``rel`` as the run read it (the reader's, an editor's unsaved text, else the disk's)."""
+    path = bundle.root_dir / rel
+    text = bundle.reader.text(path.resolve())
+    return path.read_text(encoding="utf-8", errors="replace") if text is None else text
+
+
 def validate_online(
     path: Path | None,
     *,
@@ -377,8 +384,13 @@ def validate_online(
     targets: Sequence[str] = (),
     variables: dict[str, str] | None = None,
     options: OnlineOptions | None = None,
+    bundle: Bundle | None = None,
+    fixes: bool = False,
 ) -> tuple[Run, OnlineSession]:
-    """:func:`validate` with workspace facts and ``lookup`` variables resolved online; returns (run, session)."""
+    """:func:`validate` with workspace facts and ``lookup`` variables resolved online; returns (run, session).
+
+    ``bundle``, when given, is used as loaded (a language server's, with the editor's texts) instead of ``path``.
+    """
     from dab_guard.workspace.lookups import resolve_lookups
     from dab_guard.workspace.session import OnlineOptions, OnlineSession
 
@@ -386,7 +398,8 @@ def validate_online(
     session = OnlineSession(options)
     settings.online = session
     check_rule_names(settings)
-    bundle = load_bundle(path, None, limits_from(settings), prescan=could_take_part)
+    if bundle is None:
+        bundle = load_bundle(path, None, limits_from(settings), prescan=could_take_part)
     names = choose_targets(bundle, targets)
     lookups: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -395,7 +408,9 @@ def validate_online(
         if facts is not None:
             lookups[name] = resolve_lookups(target, facts)
     try:
-        result = validate(None, settings=settings, targets=names, variables=variables, env=dict(options.env), bundle=bundle, lookups=lookups)
+        result = validate(
+            None, settings=settings, targets=names, variables=variables, env=dict(options.env), bundle=bundle, lookups=lookups, fixes=fixes
+        )
     finally:
         session.save()
     return result, session

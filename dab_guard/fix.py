@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dab_guard.bundle.located import YMap, YSeq
+from dab_guard.bundle.reader import DISK, FileReader
 from dab_guard.bundle.resolve import Target, apply_target
 from dab_guard.bundle.yamlread import read_yaml
 from dab_guard.config import Settings
@@ -94,7 +95,7 @@ def plan_fixes(result: Run, *, unsafe: bool = False, targets: Sequence[str] = ()
         for edit in found.fix.edits:
             if edit.file not in texts:
                 try:
-                    texts[edit.file] = _read(root, edit.file)
+                    texts[edit.file] = _read(root, edit.file, result.bundle.reader)
                 except _Refused as exc:
                     texts[edit.file] = None
                     plan.messages.append(f"{edit.file}: not fixed: {exc}")
@@ -145,8 +146,9 @@ class _Refused(Exception):
     pass
 
 
-def _read(root: Path, rel: str) -> tuple[Path, bytes, str]:
-    """The real path, bytes and text of file ``rel`` of the bundle; _Refused when it must not or cannot be edited."""
+def _read(root: Path, rel: str, reader: FileReader = DISK) -> tuple[Path, bytes, str]:
+    """The real path, bytes and text of file ``rel`` of the bundle (the reader's text standing in for it, as the
+    run read it); _Refused when it must not or cannot be edited."""
     if os.path.isabs(rel) or rel.startswith("../") or rel == "..":
         raise _Refused("it lies outside the bundle folder")
     try:
@@ -155,6 +157,9 @@ def _read(root: Path, rel: str) -> tuple[Path, bytes, str]:
         raise _Refused("it cannot be read") from None
     if not path.is_relative_to(root):
         raise _Refused("it lies outside the bundle folder")
+    text = reader.text(path)
+    if text is not None:
+        return path, text.encode("utf-8"), text
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 from dab_guard.bundle.located import YMap, file_id
 from dab_guard.bundle.merge import merge_into
+from dab_guard.bundle.reader import DISK, FileReader
 from dab_guard.bundle.yamlread import Limits, Prescan, Problem, YamlDocument, read_yaml
 from dab_guard.finding import Loc, Severity
 from dab_guard.parallel import map_forked
@@ -43,6 +44,7 @@ class Bundle:
     config: YMap
     problems: list[Problem] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)  # the bounds it was read with; Python files are read with them too
+    reader: FileReader = field(default=DISK, repr=False, compare=False)  # how its files were read (and Python files are)
 
     @property
     def name(self) -> str | None:
@@ -226,7 +228,12 @@ _DEFAULT_LIMITS = Limits()
 
 
 def load_bundle(
-    path: Path | None, cwd: Path | None = None, limits: Limits = _DEFAULT_LIMITS, workers: int = 1, prescan: Prescan | None = None
+    path: Path | None,
+    cwd: Path | None = None,
+    limits: Limits = _DEFAULT_LIMITS,
+    workers: int = 1,
+    prescan: Prescan | None = None,
+    reader: FileReader = DISK,
 ) -> Bundle:
     """Read the root file and its includes, and merge them in order (root first).
 
@@ -234,7 +241,7 @@ def load_bundle(
     whether any of its scalars could (``YamlDocument.may_hold_secrets``). Without it every file may.
 
     With ``workers`` above 1, a large set of included files is parsed by that many processes (see
-    :func:`read_yaml_files`).
+    :func:`read_yaml_files`). ``reader`` may stand other texts in for files and reuse documents it read before.
     """
     cwd = cwd or Path.cwd()
     root_dir, root_path = find_root(path, cwd)
@@ -252,7 +259,7 @@ def load_bundle(
             )
     root_rel = _rel(root_path, root_dir)
     try:
-        root_text = read_text(root_path, limits.max_file_bytes)
+        root_text = _read_text(reader, root_path, limits.max_file_bytes)
     except OSError as exc:
         raise BundleError(f"{root_path}: cannot read: {exc.strerror or exc}") from None
     except Unreadable as exc:
@@ -261,14 +268,19 @@ def load_bundle(
         root_text = ""
         root_doc = YamlDocument(None, [Problem("DG001", str(exc), Loc(root_rel, exc.line, exc.column))])
     else:
-        root_doc = _checked_root(read_yaml(root_text, root_rel, limits, prescan), root_rel)
+        root_doc = _checked_root(reader.yaml(root_text, root_rel, limits, prescan), root_rel)
     files = {root_rel: SourceFile(root_rel, root_path, root_text, root_doc)}
     problems.extend(root_doc.problems)
-    config = root_doc.value if isinstance(root_doc.value, YMap) else YMap()
+    # The merged tree is a new mapping: merging copies each container of a file before changing it (see
+    # merge_into), so that the documents read stay as they were and a reader may hand them out again.
+    config = YMap()
+    owned = {id(config)}
+    if isinstance(root_doc.value, YMap):
+        merge_into(config, root_doc.value, owned)
 
     resource_index: dict[str, tuple[str, Loc | None]] = {}
     _index_resources(config, resource_index, None)
-    for rel, included in _includes(root_dir, root_rel, config, limits, problems, workers, prescan):
+    for rel, included in _includes(root_dir, root_rel, config, limits, problems, workers, prescan, reader):
         if rel in files:
             continue
         files[rel] = included
@@ -281,8 +293,14 @@ def load_bundle(
                 Problem("DG004", "'include' only works in the root configuration file; it is ignored here", value.key_locs["include"], Severity.WARNING)
             )
         _index_resources(value, resource_index, problems)
-        merge_into(config, value)
-    return Bundle(root_dir, root_rel, files, config, problems, limits)
+        merge_into(config, value, owned)
+    return Bundle(root_dir, root_rel, files, config, problems, limits, reader)
+
+
+def _read_text(reader: FileReader, path: Path, max_bytes: int) -> str:
+    """The reader's text for ``path`` when it has one, else the file's (:func:`read_text`)."""
+    text = reader.text(path)
+    return read_text(path, max_bytes) if text is None else text
 
 
 def _checked_root(doc: YamlDocument, rel: str) -> YamlDocument:
@@ -293,7 +311,14 @@ def _checked_root(doc: YamlDocument, rel: str) -> YamlDocument:
 
 
 def _includes(
-    root_dir: Path, root_rel: str, config: YMap, limits: Limits, problems: list[Problem], workers: int = 1, prescan: Prescan | None = None
+    root_dir: Path,
+    root_rel: str,
+    config: YMap,
+    limits: Limits,
+    problems: list[Problem],
+    workers: int = 1,
+    prescan: Prescan | None = None,
+    reader: FileReader = DISK,
 ) -> list[tuple[str, SourceFile]]:
     entries = config.get("include")
     if entries is None:
@@ -336,6 +361,8 @@ def _includes(
             if rel in seen:
                 continue
             seen.add(rel)
+            if not reader.include(rel):
+                continue
             try:
                 real = match.resolve(strict=True)
             except FileNotFoundError:
@@ -354,7 +381,7 @@ def _includes(
                 problems.append(Problem("DG004", f"include '{entry}' matches {rel}, which is not a .yml, .yaml or .json file", loc))
                 continue
             try:
-                text = read_text(match, limits.max_file_bytes)
+                text = _read_text(reader, real, limits.max_file_bytes)
             except OSError as exc:
                 problems.append(Problem("DG004", f"cannot read included file {rel}: {exc.strerror or exc}", loc))
                 continue
@@ -368,7 +395,11 @@ def _includes(
                 continue
             out.append((rel, SourceFile(rel, match, text, _UNREAD)))
     unread = [source for _, source in out if source.doc is _UNREAD]
-    for source, doc in zip(unread, read_yaml_files([(s.text, s.rel) for s in unread], limits, workers, prescan), strict=True):
+    if reader is DISK:
+        docs = read_yaml_files([(s.text, s.rel) for s in unread], limits, workers, prescan)
+    else:
+        docs = [reader.yaml(s.text, s.rel, limits, prescan) for s in unread]
+    for source, doc in zip(unread, docs, strict=True):
         if doc.value is not None and not isinstance(doc.value, YMap):
             doc.problems.append(Problem("DG002", "an included file must be a mapping at the top level", Loc(source.rel, 1, 1)))
             doc.value = None

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from dab_guard.bundle.located import YMap, YSeq, copy_entry
 from dab_guard.finding import Loc
+
+_C = TypeVar("_C", YMap, YSeq)
 
 PURE_REFERENCE = re.compile(r"\$\{[^{}]+\}")
 
@@ -87,22 +89,49 @@ def merge(base: Any, override: Any, conflicts: list[MergeConflict] | None = None
     return override
 
 
-def merge_into(base: YMap, override: YMap) -> None:
+def merge_into(base: YMap, override: YMap, owned: set[int] | None = None) -> None:
     """Merge ``override`` into ``base`` in place; for trees the caller owns (the files of one bundle, read once).
 
     Merging the includes of a large bundle one by one with :func:`merge` would copy the growing tree each time.
+    With ``owned`` (the ids of the containers the caller made), a container of ``base`` that is not one of them (it
+    came from a file) is copied before it changes, once, so that the files' own trees are never changed.
     """
     for key, value in override.items():
         if value is None and key in base:
             continue
         current = base.get(key)
         if isinstance(current, YMap) and isinstance(value, YMap):
-            merge_into(current, value)
+            if owned is not None and id(current) not in owned:
+                current = _own(base, key, _map_copy(current), owned)
+            merge_into(current, value, owned)
         elif isinstance(current, YSeq) and isinstance(value, YSeq):
+            if owned is not None and id(current) not in owned:
+                current = _own(base, key, _seq_copy(current), owned)
             for i, item in enumerate(value):
                 current.add_at(item, value, i, value.note(i))
         else:
             copy_entry(base, override, key)
+
+
+def _map_copy(value: YMap) -> YMap:
+    copy = YMap()
+    for key in value:
+        copy_entry(copy, value, key)
+    return copy
+
+
+def _seq_copy(value: YSeq) -> YSeq:
+    copy = YSeq()
+    for i, item in enumerate(value):
+        copy.add_at(item, value, i, value.note(i))
+    return copy
+
+
+def _own(base: YMap, key: str, copy: _C, owned: set[int]) -> _C:
+    """``copy`` put in place of ``base[key]`` (same positions and note), and recorded as the caller's."""
+    copy_entry(base, base, key, copy, use_value=True)
+    owned.add(id(copy))
+    return copy
 
 
 def merge_by_key(items: YSeq, key_of: Callable[[Any], str | None]) -> YSeq:

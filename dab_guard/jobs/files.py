@@ -18,6 +18,7 @@ from typing import Any
 from dab_guard.bundle.clusters import TaskRef, iter_job_tasks, iter_jobs
 from dab_guard.bundle.loader import ROOT_NAMES, Bundle
 from dab_guard.bundle.located import YMap, YSeq, file_of
+from dab_guard.bundle.reader import DISK
 from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.cache import per_object
 from dab_guard.finding import PathParts
@@ -27,7 +28,13 @@ from dab_guard.python.sources import PYTHON_SUFFIXES, SKIPPED_DIRS, SourceCache
 def cache_for(bundle: Bundle, max_bytes: int | None = None) -> SourceCache:
     """The file cache of ``bundle`` (one per loaded bundle, so one per run), bounded by the bundle's limits."""
     limit = max_bytes if max_bytes is not None else bundle.limits.max_file_bytes
-    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit, bundle.limits.max_python_bytes))
+    reader = bundle.reader if bundle.reader is not DISK else None
+    return per_object(bundle, "python-sources", lambda: SourceCache(bundle.root_dir, limit, bundle.limits.max_python_bytes, reader))
+
+
+def use_cache(bundle: Bundle, cache: SourceCache) -> None:
+    """Make ``cache`` the file cache of ``bundle``, before any rule asks :func:`cache_for` for it."""
+    per_object(bundle, "python-sources", lambda: cache)
 
 
 # --- entry points ------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dab_guard.finding import Loc
 
@@ -515,17 +515,32 @@ class _Entry:
     error: str | None = None
 
 
+class SourceReader(Protocol):
+    """What may stand in for the disk when a file is read (a language server's open documents)."""
+
+    def text(self, path: Path) -> str | None:
+        """The text standing in for the file at ``path`` (absolute, symbolic links resolved); None: read the disk."""
+        ...
+
+    def python(self, rel: str, data: bytes, parse: Callable[[str, bytes], PythonSource]) -> PythonSource:
+        """``parse(rel, data)``, or what was parsed before from the same bytes."""
+        ...
+
+
 class SourceCache:
     """Files of one bundle, each read once and parsed at most once per run (keyed by path, mtime and size)."""
 
-    def __init__(self, root: Path, max_bytes: int, max_python_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, max_python_bytes: int, reader: SourceReader | None = None) -> None:
         self.root = root
+        # None: the disk. Else what may stand an editor's text in for a file, and reuse what it parsed before.
+        self.reader = reader
         self.resolved_root = root.resolve()
         self.max_bytes = max_bytes
         self.max_python_bytes = max_python_bytes
         self._entries: dict[str, _Entry] = {}
         self._exists: dict[str, bool] = {}
         self.modules: dict[tuple[tuple[str, ...], str], str | None] = {}  # (search folders, module) -> file
+        self.trusted = False  # take the files read as they are, without checking the disk again (carried_over)
 
     def is_file(self, rel: str) -> bool:
         """Whether ``rel`` is a file inside the bundle root (symlinks may not lead out of it)."""
@@ -561,23 +576,34 @@ class SourceCache:
                     rel, SourceKind.IPYNB if rel.endswith(".ipynb") else SourceKind.SCRIPT, "", None, SourceProblem(why, 1, 1)
                 )
             else:
-                entry.source = parse_source(rel, entry.data, self.max_python_bytes)
+                data = entry.data
+                if self.reader is None:
+                    entry.source = parse_source(rel, data, self.max_python_bytes)
+                else:
+                    entry.source = self.reader.python(rel, data, lambda name, data: parse_source(name, data, self.max_python_bytes))
         return entry.source
 
     def _entry(self, rel: str) -> _Entry | None:
         if not self.is_file(rel):
             return None
+        entry = self._entries.get(rel)
+        if entry is not None and self.trusted:
+            return entry
         path = self.root / rel
         try:
             stat = path.stat()
         except (OSError, ValueError):
             return None
         stamp = (stat.st_mtime_ns, stat.st_size)
-        entry = self._entries.get(rel)
         if entry is not None and entry.stamp == stamp:
             return entry
         data: bytes | None = None
         error: str | None = None
+        text = self.reader.text(path.resolve()) if self.reader is not None else None
+        if text is not None:
+            data = text.encode("utf-8")
+            entry = self._entries[rel] = _Entry(stamp, data if len(data) <= self.max_bytes else None)
+            return entry
         if stat.st_size <= self.max_bytes:
             try:
                 with path.open("rb") as handle:
@@ -591,6 +617,17 @@ class SourceCache:
         entry = _Entry(stamp, data, error=error)
         self._entries[rel] = entry
         return entry
+
+    def carried_over(self, changed: Iterable[str]) -> SourceCache:
+        """A cache for another load of the same bundle that takes the files this one read as they were, except the
+        ``changed`` ones (a language server between two full checks, which read the disk again)."""
+        dropped = set(changed)
+        copy = SourceCache(self.root, self.max_bytes, self.max_python_bytes, self.reader)
+        copy._entries = {rel: entry for rel, entry in self._entries.items() if rel not in dropped}
+        copy._exists = dict(self._exists)
+        copy.modules = dict(self.modules)
+        copy.trusted = True
+        return copy
 
 
 def notebook_file(cache: SourceCache, folder: str, written: str) -> str | None:
