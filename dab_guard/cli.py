@@ -250,7 +250,7 @@ def _checked(args: argparse.Namespace) -> tuple[Run, Settings, Exception | None]
     """One bundle's result (and the workspace error of an online run that could not finish)."""
     from dab_guard.bundle.loader import BundleError, find_root
     from dab_guard.config import load_settings
-    from dab_guard.engine import check_rule_names, validate
+    from dab_guard.engine import RULE_NAMES, validate
 
     resolved = getattr(args, "resolved", None)
     try:
@@ -259,7 +259,7 @@ def _checked(args: argparse.Namespace) -> tuple[Run, Settings, Exception | None]
         if resolved is None or args.path is not None:
             raise
         root_dir = Path.cwd()  # --resolved needs no local bundle
-    settings = check_rule_names(load_settings(root_dir, args.config))
+    settings = load_settings(root_dir, args.config, RULE_NAMES)
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.strict = settings.strict or args.strict
@@ -325,11 +325,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
         return cmd_validate(args)
     from dab_guard.bundle.loader import find_root
     from dab_guard.config import load_settings
-    from dab_guard.engine import check_rule_names
+    from dab_guard.engine import RULE_NAMES
     from dab_guard.fix import describe_suggested, run_fix, unified_diff
 
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = check_rule_names(load_settings(root_dir, args.config))
+    settings = load_settings(root_dir, args.config, RULE_NAMES)
     settings.select.extend(s for group in args.select for s in group)
     settings.ignore.extend(s for group in args.ignore for s in group)
     settings.jobs = args.jobs
@@ -377,13 +377,13 @@ def _online_options(args: argparse.Namespace) -> OnlineOptions:
 def cmd_preflight(args: argparse.Namespace) -> int:
     from dab_guard.bundle.loader import find_root
     from dab_guard.config import load_settings
-    from dab_guard.engine import check_rule_names
+    from dab_guard.engine import RULE_NAMES
     from dab_guard.preflight import preflight
 
     if args.yes and not args.create_missing_schemas:
         raise UsageError("--yes only applies with --create-missing-schemas")
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = check_rule_names(load_settings(root_dir, args.config))
+    settings = load_settings(root_dir, args.config, RULE_NAMES)
 
     def confirm(question: str) -> bool:
         if args.yes:
@@ -497,14 +497,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     from dab_guard.bundle.loader import find_root, load_bundle
     from dab_guard.bundle.resolve import resolve_target
     from dab_guard.config import load_settings
-    from dab_guard.engine import check_rule_names, check_variable_options, choose_targets, limits_from
+    from dab_guard.engine import RULE_NAMES, check_variable_options, choose_targets, limits_from
     from dab_guard.finding import Severity
     from dab_guard.output import write_atomic
     from dab_guard.render import render_target
     from dab_guard.secrets import Masker
 
     root_dir, _ = find_root(args.path, Path.cwd())
-    settings = check_rule_names(load_settings(root_dir))
+    settings = load_settings(root_dir, rules=RULE_NAMES)
     bundle = load_bundle(args.path, Path.cwd(), limits_from(settings))
     name = args.target or bundle.default_target()
     if name is None:

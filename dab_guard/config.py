@@ -6,7 +6,7 @@ import fnmatch
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dab_guard.finding import Severity
 
@@ -18,6 +18,17 @@ else:  # pragma: no cover - Python 3.10
 
 class ConfigError(Exception):
     """A configuration file or option dab-guard cannot use: exit status 2."""
+
+
+class RuleNames(Protocol):
+    """What reading settings asks of the rules, handed in by the caller (settings sit below the rules):
+    whether selectors name rules, and the id a rule id or name stands for."""
+
+    def check_selectors(self, selectors: list[str], where: str) -> None:
+        """Raise ConfigError for a selector that matches no rule."""
+        ...
+
+    def rule_id(self, text: str) -> str | None: ...
 
 
 # Every key the configuration may hold; anything else is an error so that typos do not silently do nothing.
@@ -91,18 +102,18 @@ def find_config_file(bundle_root: Path) -> tuple[Path, bool] | None:
     return None
 
 
-def load_settings(bundle_root: Path, explicit: Path | None = None) -> Settings:
+def load_settings(bundle_root: Path, explicit: Path | None = None, rules: RuleNames | None = None) -> Settings:
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: configuration file not found")
-        return _read(explicit, explicit.name == "pyproject.toml")
+        return _read(explicit, explicit.name == "pyproject.toml", rules)
     found = find_config_file(bundle_root)
     if found is None:
         return Settings()
-    return _read(*found)
+    return _read(*found, rules)
 
 
-def _read(path: Path, is_pyproject: bool) -> Settings:
+def _read(path: Path, is_pyproject: bool, rules: RuleNames | None) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -119,10 +130,12 @@ def _read(path: Path, is_pyproject: bool) -> Settings:
         table = data.get("tool", {}).get("dab-guard", data) if "tool" in data else data
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.dab-guard] must be a table")
-    return parse_table(table, str(path))
+    return parse_table(table, str(path), rules)
 
 
-def parse_table(table: dict[str, Any], source: str) -> Settings:
+def parse_table(table: dict[str, Any], source: str, rules: RuleNames | None = None) -> Settings:
+    """Settings from a ``[tool.dab-guard]`` table. With ``rules``, rule names are checked as they are read (the
+    command line hands the registry in); without, the engine checks them before a run."""
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown configuration key(s): {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
@@ -130,12 +143,21 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     settings.select = _str_list(table, "select", source)
     settings.ignore = _str_list(table, "ignore", source)
     settings.selectors_written += [(settings.select, f"{source}: select"), (settings.ignore, f"{source}: ignore")]
+    if rules is not None:
+        rules.check_selectors(settings.select, f"{source}: select")
+        rules.check_selectors(settings.ignore, f"{source}: ignore")
     severity = table.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{source}: 'severity' must be a table of rule = \"error|warning|info\"")
     for rule, level in severity.items():
+        key = str(rule)
+        if rules is not None:
+            rule_id = rules.rule_id(key)
+            if rule_id is None:
+                raise ConfigError(f"{source}: severity.{rule}: no rule has this id or name (see `dab-guard rules`)")
+            key = rule_id
         try:
-            settings.severity[str(rule)] = Severity.parse(str(level))
+            settings.severity[key] = Severity.parse(str(level))
         except ValueError as exc:
             raise ConfigError(f"{source}: severity.{rule}: {exc}") from None
     per_file = table.get("per-file-ignores", {})
@@ -144,6 +166,8 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     settings.per_file_ignores = {str(k): [str(x) for x in v] for k, v in per_file.items()}
     for pattern, selectors in settings.per_file_ignores.items():
         settings.selectors_written.append((selectors, f'{source}: per-file-ignores."{pattern}"'))
+        if rules is not None:
+            rules.check_selectors(selectors, f'{source}: per-file-ignores."{pattern}"')
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{source}: 'strict' must be true or false")
@@ -163,6 +187,7 @@ def parse_table(table: dict[str, Any], source: str) -> Settings:
     if unknown_limits:
         raise ConfigError(f"{source}: unknown limit {', '.join(unknown_limits)} (known: {', '.join(sorted(LIMIT_KEYS))})")
     settings.limits = dict(limits)
+    settings.rule_names_checked = rules is not None
     return settings
 
 

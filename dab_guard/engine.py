@@ -88,35 +88,48 @@ def check_variable_options(bundle: Bundle, variables: Mapping[str, str] | None) 
             raise BundleError(f"--var {name}=...: '{name}' is a complex variable, which the Databricks CLI does not take from --var")
 
 
+class _Registry:
+    """The rule names settings may use: every rule of the registry, and the extra rules of a run."""
+
+    def __init__(self, rules: Sequence[type[Rule]] = ()) -> None:
+        self.rules = [*ALL_RULES, *rules]
+
+    def check_selectors(self, selectors: list[str], where: str) -> None:
+        """Refuse a selector (id, id prefix, name or ALL) that matches no rule: a typo would silently select or
+        ignore nothing."""
+        for selector in selectors:
+            if not any(matches(rule.id, rule.name, [selector]) for rule in self.rules):
+                raise ConfigError(f"{where}: '{selector}' matches no rule id, id prefix or rule name (see `dab-guard rules`)")
+
+    def rule_id(self, text: str) -> str | None:
+        """The id of the rule ``text`` names (an id in any case, or a rule name), or None."""
+        for rule in self.rules:
+            if text.strip().upper() == rule.id or text.strip() == rule.name:
+                return rule.id
+        return None
+
+
+# What `load_settings` and `parse_table` are handed to check rule names as they read them.
+RULE_NAMES = _Registry()
+
+
 def check_selectors(selectors: list[str], where: str) -> None:
-    """Refuse a selector (id, id prefix, name or ALL) that matches no rule: a typo would silently select or ignore
-    nothing."""
-    for selector in selectors:
-        if not any(matches(rule.id, rule.name, [selector]) for rule in ALL_RULES):
-            raise ConfigError(f"{where}: '{selector}' matches no rule id, id prefix or rule name (see `dab-guard rules`)")
+    """Refuse a selector (``--select``, ``--ignore``) that matches no rule."""
+    RULE_NAMES.check_selectors(selectors, where)
 
 
-def _rule_id(text: str) -> str | None:
-    """The id of the rule ``text`` names (an id in any case, or a rule name), or None."""
-    for rule in ALL_RULES:
-        if text.strip().upper() == rule.id or text.strip() == rule.name:
-            return rule.id
-    return None
-
-
-def check_rule_names(settings: Settings) -> Settings:
-    """Check the rule names the settings were written with against the registry, and key ``severity`` by rule id.
-
-    Raises ConfigError for a selector or severity key that names no rule (settings are read without knowing the
-    rules; this is where they meet).
-    """
-    if settings.rule_names_checked:
+def check_rule_names(settings: Settings, extra_rules: Sequence[type[Rule]] = ()) -> Settings:
+    """Check the rule names settings read from a file were written with, when they were read without the registry
+    (``parse_table`` without ``rules``), and key their ``severity`` by rule id. Settings built in code are taken as
+    they are. Raises ConfigError for a selector or severity key that names no rule."""
+    if settings.rule_names_checked or settings.source is None:
         return settings
+    registry = _Registry(extra_rules) if extra_rules else RULE_NAMES
     for selectors, where in settings.selectors_written:
-        check_selectors(selectors, where)
+        registry.check_selectors(selectors, where)
     by_id: dict[str, Severity] = {}
     for written, level in settings.severity.items():
-        rule_id = _rule_id(written)
+        rule_id = registry.rule_id(written)
         if rule_id is None:
             raise ConfigError(f"{settings.source}: severity.{written}: no rule has this id or name (see `dab-guard rules`)")
         by_id[rule_id] = level
@@ -145,7 +158,7 @@ def validate(
     """
     from dab_guard.edits import collecting_fixes
 
-    settings = check_rule_names(settings or Settings())
+    settings = check_rule_names(settings or Settings(), extra_rules)
     with _collector_paused(), collecting_fixes(fixes):
         return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {})
 
@@ -203,7 +216,7 @@ def validate_resolved(
     ``cwd``) gives findings their YAML file:line:col where the same bundle path exists there; it is optional.
     Raises BundleError for unusable input (not that JSON, a PATH that is not a bundle).
     """
-    settings = check_rule_names(settings or Settings())
+    settings = check_rule_names(settings or Settings(), extra_rules)
     cwd = cwd or Path.cwd()
     limits = limits_from(settings)
     local: Bundle | None = None

@@ -53,6 +53,11 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             for alias in node.names:
                 submodule = f"{module}.{alias.name}"
                 found.add(submodule if submodule in known else module)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if called in ("import_module", "__import__") and node.args[0].value.startswith("dab_guard"):
+                found.add(node.args[0].value)  # importlib.import_module("dab_guard.engine") is an import too
     return {m for m in found if m in known and m != name}
 
 
@@ -134,10 +139,29 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     source = known["dab_guard.bundle.loader"]
     source.write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from dab_guard.engine import Run\n"
-        "def f():\n    from . import located\n",
+        "def f():\n    from . import located\n    importlib.import_module('dab_guard.engine')\n",
         encoding="utf-8",
     )
     found = imports("dab_guard.bundle.loader", source, known)
     assert found == {"dab_guard.engine", "dab_guard.bundle.located"}
     prefixes, allowed = layer_table()
     assert layer_of("dab_guard.engine", prefixes) not in allowed[str(layer_of("dab_guard.bundle.loader", prefixes))]
+
+
+def test_the_engine_hands_the_loader_the_credential_prescan(tmp_path: Path) -> None:
+    """A file with no scalar that could be a credential is marked so by the loader the engine calls (the scanner
+    then skips it); without the pre-scan every file would be scanned."""
+    from dab_guard.engine import validate
+    from tests.files import write_files
+
+    bundle = write_files(
+        tmp_path,
+        {
+            "databricks.yml": "bundle:\n  name: b\ninclude:\n  - resources/*.yml\n",
+            "resources/clean.yml": "resources:\n  jobs:\n    j:\n      name: j\n",
+            "resources/token.yml": "variables:\n  api_token:\n    default: dapi0123456789abcdef0123456789abcdef\n",
+        },
+    )
+    files = validate(bundle).bundle.files
+    assert files["resources/clean.yml"].doc.may_hold_secrets is False
+    assert files["resources/token.yml"].doc.may_hold_secrets is True

@@ -394,7 +394,7 @@ def test_deeply_nested_local_policy_is_one_line_not_an_internal_error(tmp_path: 
 
 
 def test_default_endpoint_name_is_the_one_databricks_agents_derives() -> None:
-    from dab_guard.workspace.scripts import default_endpoint_name
+    from dab_guard.jobs.scripts import default_endpoint_name
 
     # databricks-agents 1.13.0 (deployments._create_endpoint_name): "agents_" + the model name cut to 56 characters,
     # dots as dashes, trailing "_" and "-" dropped.

@@ -24,7 +24,7 @@ from dab_guard.finding import Loc, PathParts, Report
 from dab_guard.jobs.files import EntryPoint, cache_for, entry_points
 from dab_guard.jobs.inputs import task_inputs
 from dab_guard.python.argv import NO_INPUTS, TaskInputs
-from dab_guard.python.facts import CallFact, LogModel, ModelUse, ModuleFacts, Registration, facts_of
+from dab_guard.python.facts import CallFact, LogModel, ModuleFacts, Registration, facts_of
 from dab_guard.python.pip import (
     LATEST_MINOR,
     Requirement,
@@ -689,6 +689,21 @@ def module_registers_to_uc(target: Target, program: TaskProgram, facts: ModuleFa
 
 
 # --- the cluster rules' questions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """What the code a task runs does with models, and the evidence (``src/log_model.py:12 calls ...``)."""
+
+    logs_models: bool = False
+    registers_to_uc: bool = False
+    runs_agents: bool = False
+    evidence: str = ""
+
+    @property
+    def any(self) -> bool:
+        return self.logs_models or self.registers_to_uc or self.runs_agents
+
 
 # Imports that mean a task runs agents. Plain langchain is not one: data jobs use it to split text too.
 AGENT_IMPORTS = ("langgraph", "databricks_langchain", "databricks.agents", "databricks_openai")

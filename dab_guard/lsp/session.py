@@ -28,7 +28,7 @@ from dab_guard.bundle.located import YMap
 from dab_guard.bundle.reader import FileReader
 from dab_guard.bundle.yamlread import Limits, Prescan, YamlDocument, read_yaml
 from dab_guard.config import Settings, load_settings
-from dab_guard.engine import Run, limits_from, validate
+from dab_guard.engine import RULE_NAMES, Run, limits_from, validate
 from dab_guard.finding import Finding, format_path
 from dab_guard.fix import FixPlan, plan_fixes
 from dab_guard.jobs.files import cache_for, entry_points, use_cache
@@ -154,7 +154,7 @@ class BundleSession:
     # --- settings ---------------------------------------------------------------------------------------------
 
     def settings(self) -> Settings:
-        settings = load_settings(self.root_dir)
+        settings = load_settings(self.root_dir, rules=RULE_NAMES)
         settings.jobs = 1  # no forked workers from inside a server with threads
         return settings
 

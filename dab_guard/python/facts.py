@@ -4,9 +4,8 @@
 rules ask about: imports, calls of interest with where they happen (function, ``try`` block, branch), the
 ``sys.path`` changes, uses of ``__file__`` and whether they are guarded. Derived facts (``log_model`` calls,
 ``register_model`` / ``set_registry_uri``, ``ToolNode``, ``add_node`` targets, ``agents.deploy``, ``%pip install``
-cells, ``dbutils.library.restartPython()``) are built from those on first use.
-
-:func:`dab_guard.jobs.program.task_uses_models` answers, for the cluster rules, whether a task logs or registers models or runs agents.
+cells, ``dbutils.library.restartPython()``) are built from those on first use. What a task's code does with them is
+worked out in :mod:`dab_guard.jobs.program`.
 """
 
 from __future__ import annotations
@@ -949,20 +948,3 @@ def facts_of(source: PythonSource) -> ModuleFacts:
         facts = _extract(source)
         source.facts = facts
     return facts
-
-
-# --- what a task does with models (for the cluster rules) --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelUse:
-    """What the code a task runs does with models, and the evidence (``src/log_model.py:12 calls ...``)."""
-
-    logs_models: bool = False
-    registers_to_uc: bool = False
-    runs_agents: bool = False
-    evidence: str = ""
-
-    @property
-    def any(self) -> bool:
-        return self.logs_models or self.registers_to_uc or self.runs_agents

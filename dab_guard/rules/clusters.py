@@ -32,6 +32,7 @@ from dab_guard.edits import (
     written_value,
 )
 from dab_guard.finding import Fix, Report, Severity
+from dab_guard.jobs.program import task_notebook_packages, task_uses_models
 from dab_guard.rules.base import Rule
 
 # --- facts about the code a task runs ------------------------------------------------------------------------------
@@ -64,8 +65,6 @@ def task_installed_packages(target: Target, ref: TaskRef) -> list[PipPackage]:
     The task's ``libraries``, then what its own code installs (``%pip install`` cells of its notebook, ``pip
     install`` through ``subprocess``), read by ``dab_guard.python``.
     """
-    from dab_guard.jobs.program import task_notebook_packages
-
     return [*task_pip_packages(target, ref), *task_notebook_packages(target, ref)]
 
 
@@ -78,8 +77,6 @@ def task_model_code(target: Target, ref: TaskRef) -> ModelCodeUse | None:
     to ``databricks-uc``, calling ``databricks.agents.deploy`` or importing agent libraries; then the packages it
     installs.
     """
-    from dab_guard.jobs.program import task_uses_models
-
     code = task_uses_models(target, ref.path[:3], ref.task)
     if code.any:
         return ModelCodeUse(ref, code.evidence, code.registers_to_uc, code.logs_models, code.runs_agents)

@@ -21,6 +21,7 @@ from dab_guard.bundle.resolve import Target, is_unknown
 from dab_guard.bundle.runtime import RuntimeKey
 from dab_guard.config import ConfigError, Settings
 from dab_guard.finding import Report, Severity
+from dab_guard.jobs.scripts import Mention, ScriptFacts, task_script_facts
 from dab_guard.rules.base import Rule
 from dab_guard.rules.clusters import (
     AUTO_MODE,
@@ -35,7 +36,6 @@ from dab_guard.rules.clusters import (
 from dab_guard.workspace.facts import MISSING, WorkspaceFacts
 from dab_guard.workspace.lookups import lookup_spec
 from dab_guard.workspace.policy import PolicyError, effective_definition, evaluate, parse_definition
-from dab_guard.workspace.scripts import Mention, ScriptFacts, task_script_facts
 from dab_guard.workspace.session import OnlineSession
 
 _VAR_RE = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
