@@ -639,6 +639,8 @@ def _leave(code: int) -> NoReturn:
                 sys.stdout.flush()
             except BrokenPipeError:
                 _discard_stdout()
+            except ValueError:
+                pass  # closed already (the language server's client hung up after `exit`): nothing left to flush
             except OSError as exc:  # a full disk behind a redirection: say so rather than exit as if all was written
                 if sys.stderr is not None:
                     print(f"dab-guard: cannot write the output: {exc.strerror or exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import gc
 import io
 import os
 import tokenize
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,17 +150,19 @@ def validate(
     bundle: Bundle | None = None,
     lookups: Mapping[str, Mapping[str, str | Problem]] | None = None,
     fixes: bool = False,
+    interrupt: Callable[[], None] | None = None,
 ) -> Run:
     """Check the bundle at ``path`` in the chosen targets. Raises BundleError only for unusable input.
 
     ``lookups`` (target -> variable -> value) carries ``lookup`` variables resolved online, before any rule runs.
     With ``fixes``, rules also work out how to fix their findings (``Run.fixes``, for `dab-guard fix`).
+    ``interrupt`` is called between rules; whatever it raises ends the run (a language server's superseded check).
     """
     from dab_guard.edits import collecting_fixes
 
     settings = check_rule_names(settings or Settings(), extra_rules)
     with _collector_paused(), collecting_fixes(fixes):
-        return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {})
+        return _validate(path, settings, targets, variables, cwd, env, extra_rules, bundle, lookups or {}, interrupt)
 
 
 @contextmanager
@@ -189,6 +191,7 @@ def _validate(
     extra_rules: Sequence[type[Rule]],
     bundle: Bundle | None,
     lookups: Mapping[str, Mapping[str, str | Problem]],
+    interrupt: Callable[[], None] | None = None,
 ) -> Run:
     if bundle is None:
         bundle = load_bundle(path, cwd, limits_from(settings), load_workers(settings, extra_rules), could_take_part)
@@ -197,7 +200,7 @@ def _validate(
     shared = SharedSubstitutions()  # only while resolving: its tables are not needed by the rules
     resolved = [resolve_target(bundle, name, variables, env, lookups.get(name), shared) for name in names]
     del shared
-    return _check(bundle, resolved, settings, extra_rules)
+    return _check(bundle, resolved, settings, extra_rules, interrupt)
 
 
 def validate_resolved(
@@ -248,7 +251,13 @@ def _relative_name(path: Path, root: Path) -> str:
         return absolute
 
 
-def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_rules: Sequence[type[Rule]]) -> Run:
+def _check(
+    bundle: Bundle,
+    checked: Sequence[Target],
+    settings: Settings,
+    extra_rules: Sequence[type[Rule]],
+    interrupt: Callable[[], None] | None = None,
+) -> Run:
     """Run the rules on each target, locate and deduplicate the findings, then filter and sort them."""
     names = [target.name for target in checked]
     rules = active_rules(settings, extra_rules)
@@ -257,7 +266,12 @@ def _check(bundle: Bundle, checked: Sequence[Target], settings: Settings, extra_
     resolved: dict[str, Target] = {}
 
     def reports_of(target: Target) -> list[tuple[int, Report]]:
-        return [(index, report) for index, rule in enumerate(rules) for report in rule.check(target)]
+        out: list[tuple[int, Report]] = []
+        for index, rule in enumerate(rules):
+            if interrupt is not None:
+                interrupt()  # a caller that no longer needs the run stops it between rules (by raising)
+            out.extend((index, report) for report in rule.check(target))
+        return out
 
     for target, reports in zip(checked, map_forked(reports_of, checked, check_workers(settings, extra_rules)), strict=True):
         name = target.name

@@ -455,3 +455,119 @@ def test_readme_shows_the_editor_setups() -> None:
     assert '{ "dab-guard", "lsp" }' in server and 'args = ["lsp"]' in server and '("dab-guard" "lsp")' in server
     help_text = subprocess.run([sys.executable, "-m", "dab_guard.cli", "lsp", "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert help_text.returncode == 0 and "--stdio" in help_text.stdout
+
+
+# --- from a newcomer's review: what must not go wrong in a long editing session -------------------------------------
+
+
+def test_a_full_check_frees_the_one_before(tmp_path: Path) -> None:
+    """The server freezes what a full check keeps (the collector then skips it); the next full check must let the
+    old objects go, or memory grows with every pause in typing."""
+    import gc
+
+    from dab_guard.lsp.server import DabGuardServer, _Bundle
+
+    root = make_bundle(tmp_path / "b")
+    server = DabGuardServer()
+    bundle = _Bundle(BundleSession(root.resolve()))
+    try:
+        gc.unfreeze()
+        counts = []
+        script = root.resolve() / "src" / "train.py"
+        for typed in range(6):
+            # each check reads a new text of the script, so the one before (a cycle: source <-> facts) is garbage
+            server._check(bundle, {script: "".join(f"x{n} = {n}\n" for n in range(200)) + f"print({typed})\n"}, True)
+            counts.append(gc.get_freeze_count())
+        # what stays frozen is the last check's, not the sum of every check so far (it grew by about 1,800 objects
+        # a check, the old script's parse among them, when nothing was let go)
+        assert counts[5] - counts[1] < 100, counts
+    finally:
+        gc.unfreeze()
+
+
+def test_an_edit_stops_the_full_check_under_way(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b").resolve()
+    session = BundleSession(root)
+    first = session.check({})
+    assert not first.superseded and session.baseline is not None
+    kept = session.baseline
+    session.stop.set()  # what the server does when an edit arrives during a full check
+    stopped = session.check({}, full=True)
+    assert stopped.superseded and session.baseline is kept  # quick checks go on from the last full check
+    session.stop.clear()
+    text = (root / "resources" / "train.yml").read_text().replace("16.4.x-ml-scala2.12", "16.4.x-cpu-ml-scala2.12")
+    quick = session.check({root / "resources" / "train.yml": text}, changed=[root / "resources" / "train.yml"])
+    assert "DG102" not in {f.rule for f in quick.findings}
+
+
+def test_a_lone_surrogate_in_a_script_is_one_dg001(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b").resolve()
+    session = BundleSession(root)
+    outcome = session.check({root / "src" / "train.py": 'print("\udcff")\n'})
+    assert outcome.error is None
+    assert [f.file for f in outcome.findings if f.rule == "DG001"] == ["src/train.py"]
+
+
+def test_a_symlinked_folder_gets_diagnostics_on_the_uri_the_editor_opened(tmp_path: Path) -> None:
+    real = make_bundle(tmp_path / "real")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    path = link / "resources" / "train.yml"
+
+    async def scenario(editor: Editor) -> None:
+        uri = path.as_uri()  # not resolved: what an editor opened
+        item = types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=path.read_text())
+        editor.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+        found = await editor.wait_for(uri, lambda d: "DG102" in codes(d))
+        hover = await editor.client.text_document_hover_async(
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=found[0].range.start)
+        )
+        assert hover is not None
+
+    run_editor(tmp_path, scenario)
+
+
+def test_a_half_typed_file_leaves_the_other_files_alone(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "b")
+    other = root / "resources" / "notify.yml"
+    other.write_text("resources:\n  jobs:\n    notify:\n      name: after ${resources.jobs.train.name}\n      tasks: []\n")
+
+    async def scenario(editor: Editor) -> None:
+        train = editor.open(root / "resources" / "train.yml")
+        notify = editor.open(other)
+        await editor.wait_for(train, lambda d: "DG102" in codes(d))
+        await asyncio.sleep(1.0)  # both checked in full
+        assert "DG006" not in codes(editor.diagnostics.get(notify, []))
+        editor.change(train, JOB_YML.replace("name: train", 'name: "train'))  # an unclosed string
+        await editor.wait_for(train, lambda d: codes(d) == {"DG001"})
+        await asyncio.sleep(1.0)  # past the full check once edits pause (200 ms here)
+        assert "DG006" not in codes(editor.diagnostics.get(notify, []))
+        editor.change(train, JOB_YML)
+        await editor.wait_for(train, lambda d: "DG102" in codes(d))
+
+    run_editor(tmp_path, scenario)
+
+
+def test_shutdown_and_exit_end_the_server_with_status_0(tmp_path: Path) -> None:
+    def frame(message: dict[str, Any]) -> bytes:
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "rootUri": tmp_path.as_uri()}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "BUNDLE_VAR_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "dab_guard.cli", "lsp"],
+        input=b"".join(frame(m) for m in messages),
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"Traceback" not in done.stderr

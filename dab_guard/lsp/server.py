@@ -149,6 +149,8 @@ class DabGuardServer(LanguageServer):
         self.worker: threading.Thread | None = None
         self.walker: SchemaWalker | None = None
         self._lines: dict[Path, tuple[int, list[str]]] = {}  # disk file -> (mtime, lines), for ranges
+        self.uris: dict[Path, str] = {}  # open document (resolved path) -> the URI the editor opened it by
+        self.running: tuple[Path, bool] | None = None  # the bundle being checked, and whether in full
 
     # --- logging ----------------------------------------------------------------------------------------------
 
@@ -198,9 +200,15 @@ class DabGuardServer(LanguageServer):
         with self.lock:
             if text is None:
                 self.texts.pop(path, None)
+                self.uris.pop(path, None)
             else:
                 self.texts[path] = text
+                self.uris[path] = uri
             if root is None:
+                # A file outside every bundle folder that a bundle includes (../shared/*.yml): check those bundles.
+                for other, bundle in self.bundles.items():
+                    if self._reads(bundle, other, path):
+                        self._changed(other)
                 return
             if root not in self.bundles:
                 self.bundles[root] = _Bundle(BundleSession(root, online=self.options.online))
@@ -210,7 +218,24 @@ class DabGuardServer(LanguageServer):
                 self.pending.pop(root, None)
                 self._in_loop(lambda: self._publish(closed, {}))
                 return
-            self.pending[root] = _Pending(time.monotonic())
+            self._changed(root)
+
+    def _changed(self, root: Path) -> None:
+        """An edit reached the bundle at ``root`` (the lock held): check it soon, and stop a full check under way."""
+        self.pending[root] = _Pending(time.monotonic())
+        bundle = self.bundles.get(root)
+        if self.running == (root, True) and bundle is not None and bundle.session.baseline is not None:
+            bundle.session.stop.set()
+        self.lock.notify_all()
+
+    def settings_changed(self, values: Any) -> None:
+        """New settings: bundles already open follow them (``online`` turned on or off), checked in full again."""
+        with self.lock:
+            self.options.update(values)
+            for root, bundle in self.bundles.items():
+                if bundle.session.online != self.options.online:
+                    bundle.session.online = self.options.online
+                    self.pending[root] = _Pending(time.monotonic(), quick=False)
             self.lock.notify_all()
 
     def start_worker(self) -> None:
@@ -255,13 +280,21 @@ class DabGuardServer(LanguageServer):
                 if bundle is None:
                     continue
                 texts = {p: t for p, t in self.texts.items() if self._reads(bundle, root, p)}
-            self._run(root, bundle, pending, texts, full)
+                bundle.session.stop.clear()
+                self.running = (root, full)
+            try:
+                self._run(root, bundle, pending, texts, full)
+            finally:
+                with self.lock:
+                    self.running = None
 
     def _run(self, root: Path, bundle: _Bundle, pending: _Pending, texts: dict[Path, str], full: bool) -> None:
         """One check of the bundle at ``root``, then its diagnostics published."""
         outcome: Outcome | None = self.guarded("checking the bundle", lambda: self._check(bundle, texts, full))
         if outcome is None:
             return
+        if outcome.superseded:
+            return  # an edit came in: its quick check comes next, and a full check once edits pause
         if outcome.error is not None:
             self.log(f"dab-guard: {root}: {outcome.error}", types.MessageType.Warning)
         with self.lock:
@@ -270,6 +303,11 @@ class DabGuardServer(LanguageServer):
             if self.bundles.get(root) is not bundle:
                 return  # closed while it was checked
         diagnostics: dict[str, list[_Published]] = self.guarded("building diagnostics", lambda: self._diagnostics(bundle, outcome, texts), {})
+        typing = {uri for uri, shown in diagnostics.items() if any(p.finding.rule == "DG001" for p in shown) and uri in self.uris.values()}
+        if typing and bundle.published:
+            # An open document that does not parse yet (being typed): what it defines is missing from this check, so
+            # the other files keep what they showed rather than gain findings about it until it parses again.
+            diagnostics = {uri: diagnostics.get(uri, []) if uri in typing else bundle.published.get(uri, []) for uri in {*diagnostics, *bundle.published}}
         self._in_loop(lambda: self._publish(bundle, diagnostics))
 
     def _reads(self, bundle: _Bundle, root: Path, path: Path) -> bool:
@@ -286,8 +324,10 @@ class DabGuardServer(LanguageServer):
     def _check(self, bundle: _Bundle, texts: dict[Path, str], full: bool) -> Outcome:
         import gc
 
+        if full or bundle.session.baseline is None:
+            gc.unfreeze()  # what the last full check froze may go now: the next collection frees the old bundle
         outcome = bundle.session.check(texts, full=full)
-        if not outcome.quick:
+        if not outcome.quick and not outcome.superseded:
             # A long-lived server: collect once after each full check, then leave what it keeps out of later
             # collections, so that the collector never pauses a quick check to scan a large bundle's trees.
             gc.collect()
@@ -323,13 +363,15 @@ class DabGuardServer(LanguageServer):
             known = bundle.made.get(id(finding))
             if known is not None and known.finding is finding:
                 made[id(finding)] = known
-                out.setdefault(bundle.uris[finding.file][1], []).append(known)
+                known_path, known_uri = bundle.uris[finding.file]
+                out.setdefault(self.uris.get(known_path, known_uri), []).append(known)
                 continue
             where = bundle.uris.get(finding.file)
             if where is None:
                 path = (root / finding.file).resolve() if not finding.file.startswith("<") else root
                 where = bundle.uris[finding.file] = (path, path.as_uri())
             path = where[0]
+            uri = self.uris.get(path, where[1])
             line_text = self._line(path, texts, finding.line)
             start = max(finding.column - 1, 0)
             end = _token_end(line_text, start)
@@ -345,13 +387,14 @@ class DabGuardServer(LanguageServer):
                 data={"file": finding.file, "line": finding.line, "column": finding.column, "rule": finding.rule, "root": str(root)},
             )
             made[id(finding)] = published = _Published(diagnostic, finding)
-            out.setdefault(where[1], []).append(published)
+            out.setdefault(uri, []).append(published)
         bundle.made = made
         return out
 
     def _publish(self, bundle: _Bundle, diagnostics: dict[str, list[_Published]]) -> None:
         """Send the diagnostics of each file whose diagnostics changed (an empty list clears a file's)."""
         old = bundle.published
+        changed: list[str] = []
         for uri in sorted(set(old) | set(diagnostics)):
             new = diagnostics.get(uri, [])
             before = old.get(uri, [])
@@ -359,8 +402,12 @@ class DabGuardServer(LanguageServer):
                 continue
             if [p.diagnostic for p in new] == [p.diagnostic for p in before]:
                 continue
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[p.diagnostic for p in new]))
+            changed.append(uri)
         bundle.published = diagnostics
+        for uri in changed:
+            # A file two bundles read (an include from outside both folders) shows what each of them finds.
+            shown = [p.diagnostic for other in (bundle, *(b for b in self.bundles.values() if b is not bundle)) for p in other.published.get(uri, [])]
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown))
 
     def published_at(self, uri: str) -> list[tuple[_Bundle, _Published]]:
         with self.lock:
@@ -427,7 +474,7 @@ class DabGuardServer(LanguageServer):
                     text = path.read_bytes().decode("utf-8")
                 except (OSError, UnicodeDecodeError):
                     return None
-            if edit.basis and digest(text.encode("utf-8")) != edit.basis:
+            if edit.basis and digest(text.encode("utf-8", errors="surrogatepass")) != edit.basis:
                 return None
             lines = text.split("\n")
 
@@ -491,7 +538,7 @@ def build_server() -> DabGuardServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def configuration(ls: DabGuardServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.guarded("reading the settings", lambda: ls.options.update(params.settings))
+        ls.guarded("reading the settings", lambda: ls.settings_changed(params.settings))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: DabGuardServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -48,6 +48,7 @@ class CachingReader(FileReader):
 
     def __init__(self) -> None:
         self.texts: dict[Path, str] = {}  # the open documents' texts for this run, by resolved path
+        self.interrupt: Callable[[], None] | None = None  # called as files are read (see BundleSession.stop)
         self.only: set[str] | None = None  # the included files a slice reads (None: all of them)
         self._yaml: dict[tuple[str, str, Limits, bool], YamlDocument] = {}
         self._python: dict[tuple[str, bytes], Any] = {}
@@ -74,6 +75,8 @@ class CachingReader(FileReader):
         return source
 
     def include(self, rel: str) -> bool:
+        if self.interrupt is not None:
+            self.interrupt()
         return self.only is None or rel in self.only
 
     def start_full(self) -> None:
@@ -138,6 +141,11 @@ class Outcome:
     parts: list[Part]
     quick: bool
     error: str | None = None  # why the bundle could not be checked at all (no usable root file)
+    superseded: bool = False  # a full check stopped because an edit came in: nothing to publish
+
+
+class Superseded(Exception):
+    """Raised inside a full check that an edit made out of date (see ``BundleSession.stop``)."""
 
 
 @dataclass
@@ -147,6 +155,9 @@ class BundleSession:
     root_dir: Path
     online: bool = False
     reader: CachingReader = field(default_factory=CachingReader)
+    # Set (from another thread) when an edit makes the full check under way out of date: the check stops at the
+    # next file it reads or rule it runs, so the edit's quick check need not wait for it.
+    stop: threading.Event = field(default_factory=threading.Event)
     baseline: Baseline | None = None
     parts: list[Part] = field(default_factory=list)
     _plans: dict[tuple[int, bool], FixPlan] = field(default_factory=dict)
@@ -176,12 +187,17 @@ class BundleSession:
         self.reader.start_full()
         try:
             settings = self.settings()
+            self.reader.interrupt = self._interrupt if self.baseline is not None else None
             bundle = load_bundle(self.root_dir, self.root_dir, limits_from(settings), 1, could_take_part, self.reader)
             result = self._validate(bundle, settings)
+        except Superseded:
+            return Outcome([], [], False, superseded=True)  # the last baseline stays: quick checks go on from it
         except BundleError as exc:
             self.baseline = None
             self.parts = []
             return Outcome([], [], False, str(exc))
+        finally:
+            self.reader.interrupt = None
         self.reader.drop_unused()
         self.baseline = _baseline(result, texts)
         self.parts = [Part(result, list(result.findings), True)]
@@ -193,7 +209,11 @@ class BundleSession:
             from dab_guard.lsp.online import validate_online
 
             return validate_online(bundle, settings)
-        return validate(None, settings=settings, bundle=bundle, fixes=True)
+        return validate(None, settings=settings, bundle=bundle, fixes=True, interrupt=self._interrupt if self.baseline is not None else None)
+
+    def _interrupt(self) -> None:
+        if self.stop.is_set():
+            raise Superseded
 
     def _quick(self, texts: dict[Path, str]) -> Outcome | None:
         """The slice check of what changed since the baseline, or None when only a full check can be trusted."""
@@ -245,6 +265,7 @@ class BundleSession:
             return None
         self.reader.texts = texts
         self.reader.only = slice_files
+        self.reader.interrupt = None
         try:
             settings = self.settings()
             settings.ignore.extend(_NOT_IN_SLICES)

@@ -601,7 +601,8 @@ class SourceCache:
         error: str | None = None
         text = self.reader.text(path.resolve()) if self.reader is not None else None
         if text is not None:
-            data = text.encode("utf-8")
+            # A lone surrogate (an editor's half-decoded byte) makes bytes that are not UTF-8: the parse reports it.
+            data = text.encode("utf-8", errors="surrogatepass")
             entry = self._entries[rel] = _Entry(stamp, data if len(data) <= self.max_bytes else None)
             return entry
         if stat.st_size <= self.max_bytes:
