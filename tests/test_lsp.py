@@ -431,6 +431,34 @@ def test_a_quick_check_gives_what_a_full_check_gives(tmp_path: Path, edit: tuple
     assert [f.to_dict() for f in quick.findings] == [f.to_dict() for f in full.findings]
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # prod gains a variable value and lines (findings of dev below... and above stay put or move)
+        lambda t: t.replace("  prod:\n    mode: production\n", "  prod:\n    mode: production\n    variables:\n      schema: prod_schema\n"),
+        # dev loses its host: DG110 for dev only, prod keeps its findings
+        lambda t: t.replace("    default: true\n    workspace:\n      host: https://adb-1234567890123456.7.azuredatabricks.net\n", "    default: true\n    workspace:\n"),
+        # prod switches to development mode
+        lambda t: t.replace("    mode: production", "    mode: development"),
+    ],
+)
+def test_an_edit_of_one_target_checks_that_target_and_keeps_the_others(tmp_path: Path, edit: Callable[[str], str]) -> None:
+    """The root file's `targets.<name>` edited alone: only that target is checked again (issue: unaffected targets
+    reuse their results); what the user sees equals a full check."""
+    root = _generated(tmp_path / "big", 12)
+    session = BundleSession(root)
+    session.check({})
+    path = root / "databricks.yml"
+    text = edit(path.read_text())
+    assert text != path.read_text()
+    texts = {path: text}
+    quick = session.check(texts)
+    assert quick.quick, "an edit inside one target's section checks that target alone"
+    assert quick.parts[1].result.targets != quick.parts[0].result.targets
+    full = BundleSession(root).check(texts, full=True)
+    assert [f.to_dict() for f in quick.findings] == [f.to_dict() for f in full.findings]
+
+
 def test_an_edit_a_slice_cannot_see_is_checked_in_full(tmp_path: Path) -> None:
     root = _generated(tmp_path / "big", 6)
     session = BundleSession(root)

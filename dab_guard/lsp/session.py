@@ -5,8 +5,9 @@ baseline. Between two full checks an edit is checked *quickly*, on a slice of th
 the edit touches (an included YAML file, or the files defining the jobs that run an edited script, with the files
 defining the resources they refer to). The findings of that slice that belong to what changed (findings in the edited
 files, or under the resources those files define or run) replace the baseline's; every other finding is the
-baseline's. Edits whose reach a slice cannot see (the root file, targets, variables, a resource key two files define,
-a module imported by scripts) are checked in full at once. What a slice may still miss (a rule that compares the
+baseline's. An edit of the root file inside ``targets.<name>`` sections only checks those targets again, on the whole
+bundle, and keeps every other target's findings. Edits whose reach a slice cannot see (the rest of the root file:
+variables, includes; a resource key two files define, a module imported by scripts) are checked in full at once. What a slice may still miss (a rule that compares the
 edited resources with others, a script that jobs of other files run too) lasts only until edits pause: then a full
 check follows and replaces it.
 
@@ -16,6 +17,7 @@ Python file once per content (its facts ride on the parsed source), and the slic
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dab_guard.bundle.loader import Bundle, BundleError, load_bundle
-from dab_guard.bundle.located import YMap
+from dab_guard.bundle.located import YMap, plain
 from dab_guard.bundle.reader import FileReader
 from dab_guard.bundle.yamlread import Limits, Prescan, YamlDocument, read_yaml
 from dab_guard.config import Settings, load_settings
@@ -235,6 +237,8 @@ class BundleSession:
         slice_files: set[str] = set()
         prefixes: set[str] = set()
         limits = bundle.limits
+        if rels == {bundle.root_file}:
+            return self._targets_only(texts, base)
         for rel in rels:
             if rel.endswith((".yml", ".yaml", ".json")):
                 if rel == bundle.root_file or rel not in bundle.files:
@@ -286,6 +290,69 @@ class BundleSession:
         self.parts = [Part(base.result, kept, True), Part(result, fresh, False)]
         self._plans = {}
         return Outcome(sorted([*kept, *fresh]), self.parts, True)
+
+    def _targets_only(self, texts: dict[Path, str], base: Baseline) -> Outcome | None:
+        """An edit of the root file inside ``targets.<name>`` sections only: those targets are checked again, every
+        other target keeps its findings from the last full check (moved down or up by the lines the edit added or
+        removed, where they are in the root file below it). None: the edit reaches more than those targets."""
+        bundle = base.result.bundle
+        rel = bundle.root_file
+        path = bundle.root_dir / rel
+        old_text = base.texts.get(path, bundle.files[rel].text)
+        new_text = texts.get(path)
+        if new_text is None:
+            return None
+        old_doc, new_doc = bundle.files[rel].doc, self.reader.yaml(new_text, rel, bundle.limits, could_take_part)
+        if new_doc.problems or not isinstance(old_doc.value, YMap) or not isinstance(new_doc.value, YMap):
+            return None
+        old_targets, new_targets = old_doc.value.get("targets"), new_doc.value.get("targets")
+        if not isinstance(old_targets, YMap) or not isinstance(new_targets, YMap) or list(old_targets) != list(new_targets):
+            return None  # targets added, removed or reordered
+        rest_old = {k: plain(v) for k, v in old_doc.value.items() if k != "targets"}
+        rest_new = {k: plain(v) for k, v in new_doc.value.items() if k != "targets"}
+        if rest_old != rest_new:
+            return None
+        edited = [name for name in new_targets if plain(old_targets[name]) != plain(new_targets[name])]
+        others = [name for name in base.result.targets if name not in edited]
+        if not edited or not others:
+            return None
+        old_lines, new_lines = old_text.splitlines(), new_text.splitlines()
+        first = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)) if a != b), min(len(old_lines), len(new_lines)))
+        shift = len(new_lines) - len(old_lines)
+        self.reader.texts = texts
+        self.reader.only = None
+        self.reader.interrupt = None
+        try:
+            settings = self.settings()
+            loaded = load_bundle(bundle.root_dir, bundle.root_dir, limits_from(settings), 1, could_take_part, self.reader)
+            use_cache(loaded, cache_for(bundle).carried_over(()))
+            result = validate(None, settings=settings, targets=edited, bundle=loaded, fixes=True)
+        except BundleError:
+            return None
+
+        def moved(finding: Finding) -> Finding:
+            if finding.file == rel and finding.line > first and shift:
+                return dataclasses.replace(finding, line=finding.line + shift)
+            return finding
+
+        kept: dict[tuple[str, int, int, str, str], Finding] = {}
+        for finding in base.result.findings:
+            still = tuple(t for t in finding.targets if t not in edited)
+            if still:
+                shown = moved(dataclasses.replace(finding, targets=still) if still != finding.targets else finding)
+                kept[(shown.file, shown.line, shown.column, shown.rule, shown.message)] = shown
+        fresh: list[Finding] = []
+        for finding in result.findings:
+            key = (finding.file, finding.line, finding.column, finding.rule, finding.message)
+            same = kept.pop(key, None)
+            if same is None:
+                fresh.append(finding)
+            else:  # seen in an unchanged target too: one finding for all of them, in the bundle's order of targets
+                seen = set(same.targets) | set(finding.targets)
+                fresh.append(dataclasses.replace(finding, targets=tuple(t for t in base.result.targets if t in seen)))
+        self.parts = [Part(base.result, list(kept.values()), True), Part(result, fresh, False)]
+        self._plans = {}
+        return Outcome(sorted([*kept.values(), *fresh]), self.parts, True)
 
     # --- fixes ------------------------------------------------------------------------------------------------
 
