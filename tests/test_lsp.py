@@ -599,3 +599,13 @@ def test_shutdown_and_exit_end_the_server_with_status_0(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert b"Traceback" not in done.stderr
+
+
+def test_completion_finds_its_place_in_a_list_written_at_its_key_indent() -> None:
+    from dab_guard.lsp.completion import LIST_ITEM, path_at
+
+    indented = ["resources:", "  jobs:", "    j:", "      tasks:", "        - task_key: a", "          spark_py"]
+    flush = ["resources:", "  jobs:", "    j:", "      tasks:", "      - task_key: a", "        spark_py"]
+    expected = ["resources", "jobs", "j", "tasks", LIST_ITEM]
+    assert path_at(indented, 5, 10) == expected
+    assert path_at(flush, 5, 8) == expected

@@ -35,6 +35,7 @@ def path_at(lines: list[str], line: int, indent: int) -> list[str | int]:
     """The mapping keys (and list steps) that enclose a position at ``indent`` on ``line`` (0-based)."""
     path: list[str | int] = []
     current = indent
+    after_item = False  # a list item was just passed: its key may sit at the item's own indent (`tasks:` then `- a`)
     for number in range(line - 1, -1, -1):
         text = lines[number]
         if not text.strip() or text.lstrip().startswith("#"):
@@ -50,13 +51,16 @@ def path_at(lines: list[str], line: int, indent: int) -> list[str | int]:
             if own < current:
                 path.append(LIST_ITEM)
                 current = own
+                after_item = True
             continue
-        if match is not None and own < current:
+        if match is not None and (own < current or (after_item and own == current and not text[match.end() :].strip())):
             path.append(match.group(3).strip("'\""))
             current = own
+            after_item = False
         elif _ITEM_LINE.match(text) and own < current:
             path.append(LIST_ITEM)
             current = own
+            after_item = True
         if current == 0:
             break
     path.reverse()
