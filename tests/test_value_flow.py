@@ -389,3 +389,42 @@ def test_the_registry_uri_spark_setting_decides_before_mlflow_3s_default(spark_c
     assert bool(findings) is expected
     if expected:
         assert "spark.mlflow.modelRegistryUri is 'databricks-uc'" in findings[0].message
+
+
+# --- the layouts scripts are written in --------------------------------------------------------------------------
+
+LAYOUTS = {
+    "a parser built by a helper": (
+        "def build_parser():\n    parser = argparse.ArgumentParser()\n    parser.add_argument('--catalog')\n"
+        "    parser.add_argument('--schema')\n    return parser\n\nargs = build_parser().parse_args()\n"
+        "mlflow.set_registry_uri('databricks-uc')\nmlflow.register_model('runs:/a/m', f'{args.catalog}.{args.schema}')\n"
+    ),
+    "the namespace passed to main": (
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--catalog')\nparser.add_argument('--schema')\n\n"
+        "def main(args):\n    mlflow.set_registry_uri('databricks-uc')\n"
+        "    mlflow.register_model('runs:/a/m', f'{args.catalog}.{args.schema}')\n\n"
+        "if __name__ == '__main__':\n    main(parser.parse_args())\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_values_are_followed_in_the_usual_layouts(layout: str, tmp_path: Path) -> None:
+    script = "import argparse\n\nimport mlflow\n\n" + LAYOUTS[layout]
+    yml = (FIXTURES / "dg210" / "bad_sys_argv" / "databricks.yml").read_text().replace(
+        '["${var.schema}.forecaster"]', '["--catalog", "main", "--schema", "ml"]'
+    )
+    bundle = write_files(tmp_path, {"databricks.yml": yml, "src/train.py": script})
+    (finding,) = _findings(bundle, "DG210")
+    assert "'main.ml' has 2 parts" in finding.message and "`--schema` of task `log_model`" in finding.message
+
+
+def test_a_function_called_twice_does_not_take_either_callers_value(tmp_path: Path) -> None:
+    script = "import argparse\n\nimport mlflow\n\n" + LAYOUTS["the namespace passed to main"].replace(
+        "    main(parser.parse_args())\n", "    main(parser.parse_args())\n    main(parser.parse_args(['--catalog', 'a', '--schema', 'b.c']))\n"
+    )
+    yml = (FIXTURES / "dg210" / "bad_sys_argv" / "databricks.yml").read_text().replace(
+        '["${var.schema}.forecaster"]', '["--catalog", "main", "--schema", "ml"]'
+    )
+    bundle = write_files(tmp_path, {"databricks.yml": yml, "src/train.py": script})
+    assert _findings(bundle, "DG210") == []

@@ -200,6 +200,7 @@ class ModuleFacts:
     path_entries: list[PathEntry] = field(default_factory=list)
     class_defs: list[ast.ClassDef] = field(default_factory=list)
     scopes: dict[int, Scope] = field(default_factory=dict)  # function and lambda scopes, by id of their node
+    local_calls: dict[str, list[CallFact]] = field(default_factory=dict)  # calls of a plain name, by that name
     _path_targets: list[tuple[ast.AST, ast.expr, ast.stmt, Site]] = field(default_factory=list)
     _evaluators: dict[int, tuple[TaskInputs, Evaluator]] = field(default_factory=dict)
     _same_for_every_task: dict[int, Traced | None] = field(default_factory=dict)
@@ -252,6 +253,9 @@ class ModuleFacts:
 
     def scope_of(self, node: ast.AST) -> Scope | None:
         return self.scopes.get(id(node))
+
+    def calls_to(self, name: str) -> list[MethodCall]:
+        return [(c.node, c.site.scope, c.at, c.site.block) for c in self.local_calls.get(name, ())]
 
     def rebinds_attribute(self, name: str, attribute: str) -> bool:
         rebound, whole = self._rebound
@@ -712,6 +716,8 @@ def _extract(source: PythonSource) -> ModuleFacts:
             # Calls of imported names too: `from langgraph.prebuilt import ToolNode as TN; TN(...)`.
             if leaf in _RECORDED_CALLS or (isinstance(call.func, ast.Name) and call.func.id in facts.aliases):
                 facts.calls.append(CallFact(call, None, _site(ctx)))
+            if isinstance(call.func, ast.Name):
+                facts.local_calls.setdefault(call.func.id, []).append(CallFact(call, call.func.id, _site(ctx)))
             elif leaf in MODEL_CALL_METHODS and isinstance(call.func, ast.Attribute):
                 facts.model_calls.append(CallFact(call, None, _site(ctx)))
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:

@@ -128,6 +128,8 @@ class CodeIndex(Protocol):
 
     def rebinds_attribute(self, name: str, attribute: str) -> bool: ...
 
+    def calls_to(self, name: str) -> list[MethodCall]: ...
+
 
 @dataclass(frozen=True)
 class Traced:
@@ -256,11 +258,52 @@ class Evaluator:
             if not isinstance(node, ast.Name):
                 return node, scope, at, block
             found = self.binding(node.id, scope, at, block)
-            if found is None or found[0].value is None:
+            if found is None:
                 return None
-            binding, scope = found
-            node, at, block = binding.value, binding.end, binding.block  # type: ignore[assignment]
+            binding, bound_in = found
+            if binding.value is None:
+                passed = self._argument_passed(node.id, binding, bound_in)
+                if passed is None:
+                    return None
+                node, scope, at, block = passed
+                continue
+            scope = bound_in
+            node, at, block = binding.value, binding.end, binding.block
         return None
+
+    def _argument_passed(self, name: str, binding: Binding, scope: Scope) -> tuple[ast.expr, Scope, Position, tuple[int, ...]] | None:
+        """For a parameter of a function the module calls exactly once (``main(parser.parse_args())``), the argument
+        that call passes it, where the call is; None for anything else."""
+        function = scope.node
+        if self.index is None or scope.kind != "function" or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        if binding.end != (function.lineno, function.col_offset) or len(scope.bindings.get(name, [])) != 1:
+            return None  # not the parameter itself, or reassigned in the function
+        calls = self.index.calls_to(function.name)
+        if len(calls) != 1:
+            return None
+        call, call_scope, call_at, call_block = calls[0]
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        given = next((k.value for k in call.keywords if k.arg == name), None)
+        if given is None and name in positional and positional.index(name) < len(call.args):
+            given = call.args[positional.index(name)]
+        return (given, call_scope, call_at, call_block) if given is not None else None
+
+    def _returned(self, call: ast.Call, scope: Scope) -> tuple[ast.expr, Scope, Position, tuple[int, ...]] | None:
+        """What a local function called with no arguments returns (its one ``return``), in the function's scope."""
+        if self.index is None or not isinstance(call.func, ast.Name) or call.args or call.keywords:
+            return None
+        function = self.index.function_named(call.func.id, scope)
+        inner = self.index.scope_of(function) if function is not None else None
+        if function is None or inner is None:
+            return None
+        returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+        if len(returns) != 1 or returns[0] not in function.body or returns[0].value is None:
+            return None
+        result = returns[0]
+        return result.value, inner, (result.lineno, result.col_offset), (id(function.body),)  # type: ignore[return-value]
 
     def _namespace(self, node: ast.expr, scope: Scope, at: Position, block: tuple[int, ...], depth: int = 0) -> dict[str, Passed | None] | None:
         """What the ``argparse`` parse that ``node`` holds the result of sets, from the task's command line."""
@@ -328,6 +371,9 @@ class Evaluator:
         if not isinstance(call.func, ast.Attribute):
             return None
         followed = self._follow(call.func.value, scope, at, block)
+        if followed is not None and isinstance(followed[0], ast.Call) and self.qualname(followed[0].func) != "argparse.ArgumentParser":
+            returned = self._returned(followed[0], followed[1])  # `build_parser().parse_args()`
+            followed = self._follow(*returned) if returned is not None else None
         if followed is None:
             return None
         node = followed[0]
