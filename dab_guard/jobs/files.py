@@ -50,7 +50,8 @@ class EntryPoint:
     value_path: PathParts  # the bundle path of ``python_file`` / ``notebook_path``
 
 
-def _job(target: Target, name: str) -> YMap | None:
+def job_named(target: Target, name: str) -> YMap | None:
+    """The job ``resources.jobs.<name>`` of the target, when it is a mapping."""
     resources = target.config.get("resources")
     jobs = resources.get("jobs") if isinstance(resources, YMap) else None
     job = jobs.get(name) if isinstance(jobs, YMap) else None
@@ -60,7 +61,7 @@ def _job(target: Target, name: str) -> YMap | None:
 def task_entry(target: Target, ref: TaskRef, cache: SourceCache | None = None) -> EntryPoint | None:
     """The local Python file (or notebook) ``ref`` runs, when it is a file of the bundle."""
     cache = cache or cache_for(target.bundle)
-    job = _job(target, ref.job)
+    job = job_named(target, ref.job)
     has_git_source = job is not None and isinstance(job.get("git_source"), YMap)
     for task_type, key, notebook in (("spark_python_task", "python_file", False), ("notebook_task", "notebook_path", True)):
         section = ref.task.get(task_type)

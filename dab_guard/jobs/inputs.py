@@ -21,6 +21,7 @@ from dab_guard.bundle.clusters import ClusterKind, ClusterSpec, TaskRef
 from dab_guard.bundle.located import YMap, YSeq
 from dab_guard.bundle.resolve import Target
 from dab_guard.finding import Loc
+from dab_guard.jobs.files import job_named
 from dab_guard.python.argv import UNKNOWN, Passed, TaskInputs
 
 _DYNAMIC = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -28,13 +29,6 @@ _UNRESOLVED = re.compile(r"\$\{[^}]*\}?")
 # name -> (default, where it is set, the note of the variable it was substituted from)
 JobParameters = dict[str, tuple[str, Loc | None, str | None]]
 _JOB_PARAMETER = re.compile(r"^job\.parameters\.(?:`([^`]+)`|([\w.-]+))$")
-
-
-def _job_of(target: Target, ref: TaskRef) -> YMap | None:
-    resources = target.config.get("resources")
-    jobs = resources.get("jobs") if isinstance(resources, YMap) else None
-    job = jobs.get(ref.job) if isinstance(jobs, YMap) else None
-    return job if isinstance(job, YMap) else None
 
 
 def _text(value: Any) -> str | None:
@@ -109,7 +103,7 @@ def _pushed(job_parameters: JobParameters, job_key: str) -> dict[str, Passed]:
 
 def task_inputs(target: Target, ref: TaskRef, cluster: ClusterSpec | None) -> TaskInputs:
     """What task ``ref`` of ``target`` hands its code; ``cluster`` is the cluster it runs on (None: not in the bundle)."""
-    job = _job_of(target, ref)
+    job = job_named(target, ref.job)
     job_parameters = _job_parameters(job)
     owner = f"task `{ref.key}`"
     task = ref.task

@@ -21,7 +21,7 @@ from dab_guard.bundle.runtime import RuntimeKey
 from dab_guard.cache import per_object
 from dab_guard.config import Settings
 from dab_guard.finding import Loc, PathParts, Report
-from dab_guard.jobs.files import EntryPoint, cache_for, entry_points
+from dab_guard.jobs.files import EntryPoint, cache_for, entry_points, job_named
 from dab_guard.jobs.inputs import task_inputs
 from dab_guard.python.argv import NO_INPUTS, TaskInputs
 from dab_guard.python.facts import CallFact, LogModel, ModuleFacts, Registration, facts_of
@@ -456,13 +456,6 @@ class TaskInstalls:
     code_opaque: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def _job(target: Target, ref: TaskRef) -> YMap | None:
-    resources = target.config.get("resources")
-    jobs = resources.get("jobs") if isinstance(resources, YMap) else None
-    job = jobs.get(ref.job) if isinstance(jobs, YMap) else None
-    return job if isinstance(job, YMap) else None
-
-
 def _yaml_installs(target: Target, ref: TaskRef, out: TaskInstalls) -> None:
     for package in task_pip_packages(target, ref):
         if package.where == "wheel":
@@ -486,7 +479,7 @@ def _yaml_installs(target: Target, ref: TaskRef, out: TaskInstalls) -> None:
             if library.get("egg"):
                 out.opaque.append("installs an egg, whose dependencies are not known offline")
     environment_key = ref.task.get("environment_key")
-    job = _job(target, ref)
+    job = job_named(target, ref.job)
     if isinstance(environment_key, str) and job is not None:
         environments = job.get("environments")
         if isinstance(environments, YSeq):

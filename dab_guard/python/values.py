@@ -292,8 +292,11 @@ class Evaluator:
         return (given, call_scope, call_at, call_block) if given is not None else None
 
     def _returned(self, call: ast.Call, scope: Scope) -> tuple[ast.expr, Scope, Position, tuple[int, ...]] | None:
-        """What a local function called with no arguments returns (its one ``return``), in the function's scope."""
-        if self.index is None or not isinstance(call.func, ast.Name) or call.args or call.keywords:
+        """What a local function returns (its one ``return``), in the function's scope, when the call passes nothing
+        but the command line on (no argument, None, ``sys.argv[1:]``, a parameter that defaults to None)."""
+        if self.index is None or not isinstance(call.func, ast.Name):
+            return None
+        if not all(self._is_command_line(arg, scope) for arg in (*call.args, *(k.value for k in call.keywords))):
             return None
         function = self.index.function_named(call.func.id, scope)
         inner = self.index.scope_of(function) if function is not None else None
@@ -322,20 +325,10 @@ class Evaluator:
             if (position == 0) != known_only:
                 return None  # parse_known_args gives (namespace, extras); the others the namespace itself
             return self._parse(node, scope, at, block, known_only)
-        if isinstance(func, ast.Name) and position is None and self.index is not None:
+        if isinstance(func, ast.Name) and position is None:
             # `get_args()` or `get_args(argv)` passing the command line on; `get_args(["--x", "y"])` parses that list.
-            passed = [*node.args, *(k.value for k in node.keywords)]
-            if not all(self._is_command_line(arg, scope) for arg in passed):
-                return None
-            function = self.index.function_named(func.id, scope)
-            inner = self.index.scope_of(function) if function is not None else None
-            if function is None or inner is None:
-                return None
-            returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
-            if len(returns) != 1 or returns[0] not in function.body or returns[0].value is None:
-                return None
-            result = returns[0]
-            return self._namespace(result.value, inner, (result.lineno, result.col_offset), (id(function.body),), depth + 1)  # type: ignore[arg-type]
+            returned = self._returned(node, scope)
+            return self._namespace(*returned, depth + 1) if returned is not None else None
         return None
 
     def _parse(self, call: ast.Call, scope: Scope, at: Position, block: tuple[int, ...], known_only: bool) -> dict[str, Passed | None] | None:
